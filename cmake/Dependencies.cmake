@@ -1,0 +1,59 @@
+# Every third-party dependency is found here, once.
+set(NEGATRON_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
+    "Python interpreter whose pip 'torch' wheel provides libtorch")
+if(NOT EXISTS "${NEGATRON_PYTHON}")
+  message(FATAL_ERROR "NEGATRON_PYTHON=${NEGATRON_PYTHON} does not exist; run launch/setup.sh first")
+endif()
+
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(HDF5 REQUIRED COMPONENTS C CXX)
+find_package(spdlog CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(nlohmann_json 3.11 CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(GTest CONFIG REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+
+# libtorch from the pip wheel (C++11 ABI from 2.7 on). The wheel is CUDA-enabled; its CMake config
+# looks for a CUDA toolkit, which lives in /usr/local/cuda on our machines.
+execute_process(
+  COMMAND "${NEGATRON_PYTHON}" -c "import torch,os;print(torch.utils.cmake_prefix_path);print(os.path.dirname(torch.__file__))"
+  OUTPUT_VARIABLE _torch_out OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _torch_rc)
+if(NOT _torch_rc EQUAL 0)
+  message(FATAL_ERROR "cannot import torch with ${NEGATRON_PYTHON}; run launch/setup.sh")
+endif()
+string(REPLACE "\n" ";" _torch_out "${_torch_out}")
+list(GET _torch_out 0 NEGATRON_TORCH_CMAKE_PREFIX)
+list(GET _torch_out 1 NEGATRON_TORCH_DIR)
+list(APPEND CMAKE_PREFIX_PATH "${NEGATRON_TORCH_CMAKE_PREFIX}")
+if(NOT DEFINED CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
+  set(CUDAToolkit_ROOT /usr/local/cuda)
+endif()
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST)
+  set(TORCH_CUDA_ARCH_LIST "9.0")
+endif()
+find_package(Torch REQUIRED)
+message(STATUS "libtorch ${Torch_VERSION} from ${NEGATRON_TORCH_DIR}")
+
+# NCCL: link the copy torch itself loads (the nvidia-nccl wheel), so one process never holds two.
+find_package(CUDAToolkit)
+find_path(NCCL_INCLUDE_DIR nccl.h
+  HINTS "${NEGATRON_TORCH_DIR}/../nvidia/nccl/include" ${CUDAToolkit_INCLUDE_DIRS} $ENV{NCCL_ROOT}/include)
+find_library(NCCL_LIBRARY NAMES libnccl.so.2 nccl
+  HINTS "${NEGATRON_TORCH_DIR}/../nvidia/nccl/lib" ${CUDAToolkit_LIBRARY_DIR} $ENV{NCCL_ROOT}/lib)
+if(CUDAToolkit_FOUND AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+  set(NEGATRON_HAVE_NCCL ON)
+  add_library(NCCL::nccl UNKNOWN IMPORTED)
+  set_target_properties(NCCL::nccl PROPERTIES IMPORTED_LOCATION "${NCCL_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${NCCL_INCLUDE_DIR}" INTERFACE_LINK_LIBRARIES CUDA::cudart)
+  message(STATUS "NCCL: ${NCCL_LIBRARY}")
+else()
+  set(NEGATRON_HAVE_NCCL OFF)
+  message(STATUS "NCCL not found: the NCCL communicator is not built")
+endif()
+
+# mpirun as root in containers and CI; oversubscription for -np > cores.
+set(NEGATRON_MPI_ENV OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none)

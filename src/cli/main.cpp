@@ -1,0 +1,27 @@
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/check.h"
+#include "common/log.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"negatron: train sentence-embedding models with mpirun and Slurm"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "negatron 0.1.0");
+  std::string level = "info";
+  app.add_option("--log-level", level, "debug|info|warn|error")->capture_default_str();
+  app.parse_complete_callback([&] { negatron::log::set_level(negatron::log::parse_level(level)); });
+  negatron::cli::register_encode_command(app);
+  negatron::cli::register_tokenize_command(app);
+  negatron::cli::register_convert_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    negatron::log::error(e.what());
+    return 1;
+  }
+  return 0;
+}

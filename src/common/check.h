@@ -1,0 +1,34 @@
+#pragma once
+// NEG_CHECK(cond, parts...): throws negatron::Error("file:line: parts...") when cond is false.
+// Library code reports errors by throwing; only main() decides how a process ends.
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace negatron {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+template <typename... Parts>
+std::string concat(const Parts&... parts) {
+  std::ostringstream out;
+  (out << ... << parts);
+  return out.str();
+}
+[[noreturn]] void throw_error(const char* file, int line, const std::string& message);
+}  // namespace detail
+
+}  // namespace negatron
+
+#define NEG_CHECK(cond, ...)                                                              \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      ::negatron::detail::throw_error(__FILE__, __LINE__, ::negatron::detail::concat(__VA_ARGS__)); \
+    }                                                                                     \
+  } while (0)
+
+#define NEG_FAIL(...) ::negatron::detail::throw_error(__FILE__, __LINE__, ::negatron::detail::concat(__VA_ARGS__))

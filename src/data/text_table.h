@@ -1,0 +1,42 @@
+#pragma once
+// Reads tabular text input: .txt (one text a line), .jsonl, .csv (RFC 4180, quote-aware, CRLF,
+// fields spanning lines) and .tsv (split on TAB only, no quoting). Headers are required for
+// .csv/.tsv unless has_header is false, in which case columns are named "0", "1", ...
+// Every record remembers the line it started on, so errors can name file and line.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace negatron::data {
+
+struct TextRecord {
+  int64_t line = 0;                 // 1-based line where the record starts
+  std::vector<std::string> fields;  // one per column of the table
+};
+
+struct TextTable {
+  std::string path;
+  std::vector<std::string> columns;
+  std::vector<TextRecord> records;
+
+  /// Index of a column; throws naming the file and the available columns.
+  size_t column_index(const std::string& name) const;
+};
+
+struct TextTableOptions {
+  /// "" = from the file extension (txt, jsonl, csv, tsv).
+  std::string format;
+  bool has_header = true;
+  /// For .jsonl: the keys to extract (others are ignored). Empty = keys of the first line.
+  std::vector<std::string> jsonl_columns;
+};
+
+/// Reads the whole file. Malformed records throw negatron::Error naming file:line.
+TextTable read_text_table(const std::string& path, const TextTableOptions& options = {});
+
+/// Convenience for one column: .txt needs no column; others need `column` (or use the only one).
+std::vector<std::string> read_text_column(const std::string& path, const std::string& column,
+                                          std::vector<int64_t>* lines = nullptr);
+
+}  // namespace negatron::data

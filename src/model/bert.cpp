@@ -1,0 +1,117 @@
+#include "model/bert.h"
+
+#include <cmath>
+
+#include "common/check.h"
+
+namespace negatron::model {
+namespace {
+
+// A container module that only exists to reproduce HF's nesting of parameter names.
+std::shared_ptr<torch::nn::Module> add_group(torch::nn::Module& parent, const std::string& name) {
+  return parent.register_module(name, std::make_shared<torch::nn::Module>());
+}
+
+torch::nn::LayerNorm make_norm(const TransformerConfig& c) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
+}
+
+}  // namespace
+
+at::Tensor make_key_mask(const at::Tensor& attention_mask) {
+  return attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(2);
+}
+
+SelfAttention::SelfAttention(const TransformerConfig& c, const char* q, const char* k, const char* v, const char* o)
+    : heads_(c.num_attention_heads), dropout_(c.attention_probs_dropout_prob) {
+  query_ = register_module(q, torch::nn::Linear(c.hidden_size, c.hidden_size));
+  key_ = register_module(k, torch::nn::Linear(c.hidden_size, c.hidden_size));
+  value_ = register_module(v, torch::nn::Linear(c.hidden_size, c.hidden_size));
+  if (o) out_ = register_module(o, torch::nn::Linear(c.hidden_size, c.hidden_size));
+}
+
+at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias) {
+  const int64_t batch = x.size(0), length = x.size(1), dim = x.size(2);
+  auto split_heads = [&](const at::Tensor& t) { return t.view({batch, length, heads_, dim / heads_}).transpose(1, 2); };
+  at::Tensor mask = key_mask;
+  if (bias.defined()) {
+    // Fold the boolean key mask into the additive bias; -inf rows cannot occur (CLS is never masked).
+    const double lowest = -std::numeric_limits<float>::max();
+    mask = bias.masked_fill(key_mask.logical_not(), lowest).to(x.dtype());
+  }
+  at::Tensor context = at::scaled_dot_product_attention(split_heads(query_(x)), split_heads(key_(x)),
+                                                        split_heads(value_(x)), mask, is_training() ? dropout_ : 0.0);
+  context = context.transpose(1, 2).reshape({batch, length, dim});
+  return out_ ? out_(context) : context;
+}
+
+BertLayer::BertLayer(const TransformerConfig& c) : act_(c.hidden_act) {
+  auto attention = add_group(*this, "attention");
+  attn_ = attention->register_module("self", std::make_shared<SelfAttention>(c, "query", "key", "value"));
+  auto attention_output = add_group(*attention, "output");
+  attention_dense_ = attention_output->register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+  attention_norm_ = attention_output->register_module("LayerNorm", make_norm(c));
+  auto intermediate = add_group(*this, "intermediate");
+  intermediate_dense_ = intermediate->register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
+  auto output = add_group(*this, "output");
+  output_dense_ = output->register_module("dense", torch::nn::Linear(c.intermediate_size, c.hidden_size));
+  output_norm_ = output->register_module("LayerNorm", make_norm(c));
+  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+}
+
+at::Tensor BertLayer::forward(const at::Tensor& x, const at::Tensor& key_mask) {
+  at::Tensor attended = attention_norm_(dropout_(attention_dense_(attn_->forward(x, key_mask))) + x);
+  at::Tensor hidden = apply_activation(act_, intermediate_dense_(attended));
+  return output_norm_(dropout_(output_dense_(hidden)) + attended);
+}
+
+BertModel::BertModel(const TransformerConfig& c) : config_(c) {
+  NEG_CHECK(c.position_embedding_type == "absolute", "BERT position_embedding_type '", c.position_embedding_type,
+            "' is not supported (only 'absolute')");
+  auto embeddings = add_group(*this, "embeddings");
+  word_ = embeddings->register_module(
+      "word_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocab_size, c.hidden_size)));
+  position_ = embeddings->register_module("position_embeddings",
+                                          torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
+  token_type_ = embeddings->register_module("token_type_embeddings",
+                                            torch::nn::Embedding(std::max<int64_t>(c.type_vocab_size, 1), c.hidden_size));
+  embedding_norm_ = embeddings->register_module("LayerNorm", make_norm(c));
+  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  auto encoder = add_group(*this, "encoder");
+  auto layer_list = add_group(*encoder, "layer");
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    layers_.push_back(layer_list->register_module(std::to_string(i), std::make_shared<BertLayer>(c)));
+  }
+  // BertModel's pooler is unused by sentence embeddings, but kept so checkpoints round-trip.
+  auto pooler = add_group(*this, "pooler");
+  pooler_ = pooler->register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+}
+
+bool BertModel::is_ignorable_key(const std::string& key) const {
+  return key == "embeddings.position_ids" || key.rfind("cls.", 0) == 0;
+}
+
+bool BertModel::is_optional_key(const std::string& key) const { return key.rfind("pooler.", 0) == 0; }
+
+EncoderOutput BertModel::forward(const TokenBatch& batch, int64_t num_layers) {
+  const int64_t length = batch.input_ids.size(1);
+  NEG_CHECK(length <= config_.max_position_embeddings, "sequence of ", length,
+            " tokens exceeds max_position_embeddings ", config_.max_position_embeddings);
+  at::Tensor positions = at::arange(length, batch.input_ids.options()).unsqueeze(0);
+  at::Tensor token_types =
+      batch.token_type_ids.defined() ? batch.token_type_ids : at::zeros_like(batch.input_ids);
+  at::Tensor x = word_(batch.input_ids) + token_type_(token_types) + position_(positions);
+  x = dropout_(embedding_norm_(x));
+  EncoderOutput out;
+  out.hidden_states.push_back(x);
+  const at::Tensor key_mask = make_key_mask(batch.attention_mask);
+  const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
+  for (int64_t i = 0; i < count; ++i) {
+    x = layers_[i]->forward(x, key_mask);
+    out.hidden_states.push_back(x);
+  }
+  out.token_embeddings = x;
+  return out;
+}
+
+}  // namespace negatron::model

@@ -1,0 +1,65 @@
+#pragma once
+// BERT encoder as Hugging Face's BertModel: word + position + token-type embeddings, post-LayerNorm
+// layers with GELU feed-forward, key-padding attention mask. Module and parameter names follow the
+// HF state dict ("encoder.layer.0.attention.self.query.weight"), so weights load by name.
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "model/transformer.h"
+
+namespace negatron::model {
+
+/// Multi-head scaled-dot-product self-attention, shared by BERT-style layers. The projections are
+/// registered under the caller's names (BERT: query/key/value; MPNet: q/k/v plus the output o).
+/// `bias` is an optional additive attention bias [B or 1, H, T, T] (MPNet's relative positions).
+class SelfAttention : public torch::nn::Module {
+ public:
+  SelfAttention(const TransformerConfig& config, const char* q, const char* k, const char* v,
+                const char* o = nullptr);
+  /// softmax(QK^T/sqrt(d) + bias, masked by key_mask) V, heads merged back to [B, T, D],
+  /// then the output projection when one was named.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias = {});
+
+ private:
+  int64_t heads_;
+  double dropout_;
+  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, out_{nullptr};
+};
+
+class BertLayer : public torch::nn::Module {
+ public:
+  explicit BertLayer(const TransformerConfig& config);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask);
+
+ private:
+  std::string act_;
+  std::shared_ptr<SelfAttention> attn_;
+  torch::nn::Linear attention_dense_{nullptr}, intermediate_dense_{nullptr}, output_dense_{nullptr};
+  torch::nn::LayerNorm attention_norm_{nullptr}, output_norm_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+
+class BertModel : public TransformerEncoder {
+ public:
+  explicit BertModel(const TransformerConfig& config);
+  EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0) override;
+  const TransformerConfig& config() const override { return config_; }
+  bool is_ignorable_key(const std::string& key) const override;
+  bool is_optional_key(const std::string& key) const override;
+
+ private:
+  TransformerConfig config_;
+  torch::nn::Embedding word_{nullptr}, position_{nullptr}, token_type_{nullptr};
+  torch::nn::LayerNorm embedding_norm_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  std::vector<std::shared_ptr<BertLayer>> layers_;
+  torch::nn::Linear pooler_{nullptr};
+};
+
+/// Boolean key mask [B, 1, 1, T] (true = attend) from an attention_mask [B, T].
+at::Tensor make_key_mask(const at::Tensor& attention_mask);
+
+}  // namespace negatron::model

@@ -1,0 +1,91 @@
+#include "model/sentence_encoder.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <numeric>
+#include <thread>
+
+#include "common/check.h"
+#include "common/progress.h"
+
+namespace negatron::model {
+
+SentenceEncoderOutput SentenceEncoder::forward(const TokenBatch& batch, int64_t num_layers) {
+  EncoderOutput encoded = transformer_->forward(batch, num_layers);
+  SentenceEncoderOutput out;
+  out.sentence_embedding = embed_tokens(encoded.token_embeddings, batch.attention_mask);
+  out.token_embeddings = std::move(encoded.token_embeddings);
+  out.hidden_states = std::move(encoded.hidden_states);
+  return out;
+}
+
+at::Tensor SentenceEncoder::embed_tokens(const at::Tensor& token_embeddings, const at::Tensor& attention_mask) {
+  at::Tensor x = pool(pooling_, token_embeddings, attention_mask);
+  for (auto& dense : dense_) x = dense->forward(x);
+  if (normalize_) x = x / x.norm(2, -1, true).clamp_min(1e-12);
+  return x;
+}
+
+void SentenceEncoder::set_max_seq_length(int64_t n) {
+  NEG_CHECK(n > 0 && n <= transformer_->config().max_position_embeddings, "max_seq_length ", n,
+            " must be in [1, max_position_embeddings=", transformer_->config().max_position_embeddings, "]");
+  max_seq_length_ = n;
+}
+
+int64_t SentenceEncoder::embedding_dimension() const {
+  return dense_.empty() ? pooling_.output_dimension() : dense_.back()->options().out_features;
+}
+
+std::vector<std::vector<int32_t>> SentenceEncoder::tokenize_ids(const std::vector<std::string>& texts) const {
+  std::vector<std::vector<int32_t>> ids(texts.size());
+  const size_t workers = std::max<size_t>(1, std::min<size_t>(at::get_num_threads(), texts.size() / 256));
+  auto work = [&](size_t w) {
+    for (size_t i = w; i < texts.size(); i += workers) ids[i] = tokenizer_->encode(texts[i], max_seq_length_);
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work, w);
+  work(0);
+  for (auto& t : threads) t.join();
+  return ids;
+}
+
+TokenBatch SentenceEncoder::tokenize(const std::vector<std::string>& texts) const {
+  return collate_tokens(tokenize_ids(texts), tokenizer_->pad_id());
+}
+
+at::Tensor SentenceEncoder::encode(const std::vector<std::string>& texts, const EncodeOptions& options) {
+  NEG_CHECK(options.batch_size > 0, "batch_size must be > 0, got ", options.batch_size);
+  const std::vector<std::vector<int32_t>> ids = tokenize_ids(texts);
+  // Longest first, so padding inside a batch is minimal and memory peaks at the start.
+  std::vector<int64_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return ids[a].size() > ids[b].size(); });
+
+  const bool was_training = is_training();
+  eval();
+  c10::InferenceMode inference;
+  at::Tensor out = at::empty({static_cast<int64_t>(texts.size()), embedding_dimension()}, at::kFloat);
+  Progress progress("encode", static_cast<int64_t>(texts.size()), options.show_progress);
+  const auto device = transformer_->parameters().front().device();
+  for (size_t start = 0; start < order.size(); start += options.batch_size) {
+    const size_t stop = std::min(order.size(), start + options.batch_size);
+    std::vector<std::vector<int32_t>> batch_ids;
+    for (size_t i = start; i < stop; ++i) batch_ids.push_back(ids[order[i]]);
+    TokenBatch batch = collate_tokens(batch_ids, tokenizer_->pad_id());
+    batch.input_ids = batch.input_ids.to(device);
+    batch.attention_mask = batch.attention_mask.to(device);
+    batch.token_type_ids = batch.token_type_ids.to(device);
+    at::Tensor embedding = forward(batch).sentence_embedding.to(at::kCPU, at::kFloat);
+    if (options.normalize) embedding = embedding / embedding.norm(2, -1, true).clamp_min(1e-12);
+    at::Tensor rows = at::from_blob(order.data() + start, {static_cast<int64_t>(stop - start)}, at::kLong).clone();
+    out.index_copy_(0, rows, embedding);
+    progress.advance(static_cast<int64_t>(stop - start));
+  }
+  progress.finish();
+  train(was_training);
+  return out;
+}
+
+}  // namespace negatron::model

@@ -1,0 +1,70 @@
+#pragma once
+// A sentence-transformers model: Transformer -> Pooling -> Dense* -> Normalize?, with its tokenizer.
+// Loads and saves the sentence-transformers folder layout (modules.json and friends), so models move
+// freely between negatron and Python's SentenceTransformer(path).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/dense.h"
+#include "model/pooling.h"
+#include "model/tokenizer.h"
+#include "model/transformer.h"
+
+namespace negatron::model {
+
+struct SentenceEncoderOutput {
+  at::Tensor sentence_embedding;          // [B, d]
+  at::Tensor token_embeddings;            // [B, T, D]
+  std::vector<at::Tensor> hidden_states;  // embeddings output + one per computed layer
+};
+
+struct EncodeOptions {
+  int64_t batch_size = 32;
+  /// Normalize even if the model has no Normalize module.
+  bool normalize = false;
+  bool show_progress = false;
+};
+
+class SentenceEncoder : public torch::nn::Module {
+ public:
+  /// Loads a sentence-transformers folder, or a plain Hugging Face model folder (mean pooling).
+  static std::shared_ptr<SentenceEncoder> load(const std::string& dir);
+  /// Writes the folder in the layout sentence-transformers 6 writes (atomically: tmp dir + rename).
+  void save(const std::string& dir) const;
+
+  /// num_layers > 0 runs only the first k transformer layers (AdaptiveLayerLoss).
+  SentenceEncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0);
+  /// Pooling + Dense + Normalize on given token embeddings (used for truncated-layer outputs).
+  at::Tensor embed_tokens(const at::Tensor& token_embeddings, const at::Tensor& attention_mask);
+
+  /// Tokenized, truncated to max_seq_length, padded.
+  TokenBatch tokenize(const std::vector<std::string>& texts) const;
+  std::vector<std::vector<int32_t>> tokenize_ids(const std::vector<std::string>& texts) const;
+  /// Embeddings [N, d] float32 on CPU in input order; batches are formed from length-sorted texts.
+  at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options = {});
+
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  TransformerEncoder& transformer() { return *transformer_; }
+  const PoolingOptions& pooling() const { return pooling_; }
+  int64_t max_seq_length() const { return max_seq_length_; }
+  void set_max_seq_length(int64_t n);
+  bool normalizes() const { return normalize_; }
+  int64_t embedding_dimension() const;
+  const std::string& source_dir() const { return source_dir_; }
+
+ private:
+  SentenceEncoder() = default;
+  friend struct SentenceEncoderIo;
+
+  std::string source_dir_;
+  std::shared_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<TransformerEncoder> transformer_;
+  PoolingOptions pooling_;
+  std::vector<std::shared_ptr<Dense>> dense_;
+  bool normalize_ = false;
+  int64_t max_seq_length_ = 512;
+  nlohmann::json st_config_;  // config_sentence_transformers.json, kept for save
+};
+
+}  // namespace negatron::model

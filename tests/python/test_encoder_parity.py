@@ -1,0 +1,103 @@
+"""negatron's encoder against sentence-transformers: same embeddings (fp32, max abs diff <= 1e-5)."""
+import h5py
+import numpy as np
+import pytest
+import torch
+from sentence_transformers import SentenceTransformer
+from sentence_transformers.sentence_transformer.modules import Pooling
+from sentence_transformers.base.modules import Dense, Normalize, Transformer
+from conftest import mixed_sentences, run_negatron, write_jsonl
+
+TOLERANCE = 1e-5
+
+
+def negatron_encode(model_dir, texts, tmp_path, *extra):
+    inputs = write_jsonl(tmp_path / "texts.jsonl", texts)
+    output = tmp_path / "out.h5"
+    run_negatron("encode", "--model", model_dir, "--input", inputs, "--column", "text", "--output", output,
+                 "--batch-size", 32, "--no-progress", *extra)
+    with h5py.File(output) as f:
+        return f["embeddings"][:], dict(f["embeddings"].attrs)
+
+
+def reference_encode(model_dir, texts):
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    return model.encode(texts, batch_size=32, convert_to_numpy=True)
+
+
+def test_minilm_matches_sentence_transformers(minilm, tmp_path):
+    texts = mixed_sentences()
+    assert len(texts) >= 500
+    ours, attrs = negatron_encode(minilm, texts, tmp_path)
+    theirs = reference_encode(minilm, texts)
+    assert ours.shape == theirs.shape == (len(texts), 384)
+    assert attrs["normalized"] == 1
+    diff = np.abs(ours - theirs).max()
+    print(f"all-MiniLM-L6-v2: {len(texts)} texts, max abs diff {diff:.3g}")
+    assert diff <= TOLERANCE
+
+
+def make_tiny_bert(minilm, out_dir, pooling_mode, dense, normalize, seed=0):
+    """A random 2-layer BERT (hidden 32) on MiniLM's tokenizer, saved by sentence-transformers."""
+    from transformers import BertConfig, BertModel, AutoTokenizer
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=128, hidden_act="gelu")
+    hf_dir = out_dir.parent / (out_dir.name + "_hf")
+    BertModel(config).save_pretrained(hf_dir)
+    AutoTokenizer.from_pretrained(str(minilm)).save_pretrained(hf_dir)
+    modules = [Transformer(str(hf_dir), max_seq_length=64)]
+    modules.append(Pooling(32, pooling_mode=pooling_mode))
+    width = modules[-1].get_embedding_dimension()
+    if dense:
+        modules.append(Dense(width, 16))
+    if normalize:
+        modules.append(Normalize())
+    model = SentenceTransformer(modules=modules, device="cpu")
+    model.save(str(out_dir))
+    return out_dir
+
+
+@pytest.mark.parametrize(
+    "pooling_mode,dense,normalize",
+    [("mean", False, False), ("cls", True, True), ("max", False, True), ("mean_sqrt_len_tokens", False, False),
+     ("weightedmean", True, False), ("lasttoken", False, False), (["cls", "mean", "max"], True, True)],
+    ids=["mean", "cls+dense+norm", "max+norm", "mean_sqrt", "weightedmean+dense", "lasttoken", "multi"])
+def test_tiny_random_bert_matches(minilm, tmp_path, pooling_mode, dense, normalize):
+    model_dir = make_tiny_bert(minilm, tmp_path / "tiny", pooling_mode, dense, normalize)
+    texts = mixed_sentences(40)
+    ours, _ = negatron_encode(model_dir, texts, tmp_path)
+    theirs = reference_encode(model_dir, texts)
+    diff = np.abs(ours - theirs).max()
+    print(f"tiny BERT {pooling_mode}: max abs diff {diff:.3g}")
+    assert diff <= TOLERANCE
+
+
+def test_negatron_saved_model_loads_in_python(minilm, tmp_path):
+    saved = tmp_path / "resaved"
+    run_negatron("convert", "--model", minilm, "--output", saved)
+    texts = mixed_sentences(30)
+    original = reference_encode(minilm, texts)
+    reloaded = reference_encode(saved, texts)
+    assert np.abs(original - reloaded).max() <= TOLERANCE
+    assert SentenceTransformer(str(saved), device="cpu").max_seq_length == 256
+
+
+def test_python_saved_model_loads_in_negatron(minilm, tmp_path):
+    model = SentenceTransformer(str(minilm), device="cpu")
+    model.max_seq_length = 64
+    saved = tmp_path / "py_saved"
+    model.save(str(saved))
+    texts = mixed_sentences(30)
+    ours, _ = negatron_encode(saved, texts, tmp_path)
+    theirs = model.encode(texts, batch_size=32)
+    assert np.abs(ours - theirs).max() <= TOLERANCE
+
+
+def test_tiny_dense_model_round_trips_through_negatron(minilm, tmp_path):
+    model_dir = make_tiny_bert(minilm, tmp_path / "tiny", "cls", True, True)
+    saved = tmp_path / "resaved"
+    run_negatron("convert", "--model", model_dir, "--output", saved)
+    texts = mixed_sentences(20)
+    assert np.abs(reference_encode(model_dir, texts) - reference_encode(saved, texts)).max() <= TOLERANCE
