@@ -25,4 +25,6 @@ void register_convert_command(CLI::App& app) {
   });
 }
 
+NEGATRON_COMMAND(register_convert_command);
+
 }  // namespace negatron::cli

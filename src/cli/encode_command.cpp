@@ -68,4 +68,6 @@ void register_encode_command(CLI::App& app) {
   cmd->callback([args] { run_encode(*args); });
 }
 
+NEGATRON_COMMAND(register_encode_command);
+
 }  // namespace negatron::cli

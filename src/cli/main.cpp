@@ -5,6 +5,15 @@
 #include "common/check.h"
 #include "common/log.h"
 
+namespace negatron::cli {
+
+std::vector<CommandRegistrar>& command_registrars() {
+  static std::vector<CommandRegistrar> registrars;
+  return registrars;
+}
+
+}  // namespace negatron::cli
+
 int main(int argc, char** argv) {
   CLI::App app{"negatron: train sentence-embedding models with mpirun and Slurm"};
   app.require_subcommand(1);
@@ -12,9 +21,7 @@ int main(int argc, char** argv) {
   std::string level = "info";
   app.add_option("--log-level", level, "debug|info|warn|error")->capture_default_str();
   app.parse_complete_callback([&] { negatron::log::set_level(negatron::log::parse_level(level)); });
-  negatron::cli::register_encode_command(app);
-  negatron::cli::register_tokenize_command(app);
-  negatron::cli::register_convert_command(app);
+  for (auto registrar : negatron::cli::command_registrars()) registrar(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -125,4 +125,6 @@ void register_tokenize_command(CLI::App& app) {
   cmd->callback([args] { run_tokenize(*args); });
 }
 
+NEGATRON_COMMAND(register_tokenize_command);
+
 }  // namespace negatron::cli

@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
 namespace negatron::model {
 namespace {
 
@@ -120,6 +122,42 @@ constexpr std::array<detail::CharClass, 128> make_ascii_classes() {
   return classes;
 }
 
+/// Start of the character that ends at `end` (> 0).
+size_t previous_char_start(std::string_view text, size_t end) {
+  size_t pos = end - 1;
+  while (pos > 0 && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) --pos;
+  return pos;
+}
+
+bool word_char_before(std::string_view text, size_t pos) {
+  if (pos == 0) return false;
+  size_t start = previous_char_start(text, pos);
+  return is_word_char(next_code_point(text, start));
+}
+
+bool word_char_at(std::string_view text, size_t pos) {
+  return pos < text.size() && is_word_char(next_code_point(text, pos));
+}
+
+size_t skip_whitespace_backward(std::string_view text, size_t end) {
+  while (end > 0) {
+    size_t start = previous_char_start(text, end);
+    const size_t char_start = start;
+    if (!is_unicode_whitespace(next_code_point(text, start))) break;
+    end = char_start;
+  }
+  return end;
+}
+
+size_t skip_whitespace_forward(std::string_view text, size_t pos) {
+  while (pos < text.size()) {
+    size_t next = pos;
+    if (!is_unicode_whitespace(next_code_point(text, next))) break;
+    pos = next;
+  }
+  return pos;
+}
+
 }  // namespace
 
 namespace detail {
@@ -161,6 +199,37 @@ void append_utf8(char32_t c, std::string& out) {
     out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
     out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
   }
+}
+
+void AddedTokenSplitter::add(Pattern pattern) {
+  if (pattern.text.empty()) return;
+  first_bytes_[static_cast<unsigned char>(pattern.text[0])] = true;
+  patterns_.push_back(std::move(pattern));
+}
+
+AddedTokenSplitter::Match AddedTokenSplitter::find(std::string_view text, size_t from) const {
+  Match match;
+  for (size_t pos = from; pos < text.size() && !patterns_.empty(); ++pos) {
+    if (!first_bytes_[static_cast<unsigned char>(text[pos])]) continue;
+    for (const Pattern& p : patterns_) {
+      const bool longer = !match.pattern || p.text.size() > match.pattern->text.size();
+      if (longer && text.compare(pos, p.text.size(), p.text) == 0) match.pattern = &p;
+    }
+    if (match.pattern) {
+      match.start = pos;
+      match.stop = match.search_from = pos + match.pattern->text.size();
+      return match;
+    }
+  }
+  return match;
+}
+
+bool AddedTokenSplitter::resolve(std::string_view text, size_t emitted_up_to, Match& match) {
+  const Pattern& p = *match.pattern;
+  if (p.single_word && (word_char_before(text, match.start) || word_char_at(text, match.stop))) return false;
+  if (p.lstrip) match.start = std::max(emitted_up_to, skip_whitespace_backward(text, match.start));
+  if (p.rstrip) match.stop = skip_whitespace_forward(text, match.stop);
+  return true;
 }
 
 bool is_unicode_whitespace(char32_t c) {

@@ -1,12 +1,18 @@
 #pragma once
-// The text side of a BERT tokenizer, matching Hugging Face `tokenizers`: UTF-8 repair, the
-// BertNormalizer (clean text, space CJK ideographs, strip accents, lowercase) and the
-// BertPreTokenizer (split on whitespace, isolate punctuation). Everything after repair_utf8
-// expects valid UTF-8. Unicode data comes from utf8proc.
+// The text side of a BERT tokenizer, matching Hugging Face `tokenizers`: UTF-8 repair, splitting
+// out added tokens, the BertNormalizer (clean text, space CJK ideographs, strip accents,
+// lowercase) and the BertPreTokenizer (split on whitespace, isolate punctuation). Everything after
+// repair_utf8 expects valid UTF-8.
+//
+// Unicode data comes from utf8proc (its Unicode version, 15.0 for utf8proc 2.8). HF takes general
+// categories from the unicode_categories crate (Unicode 8.0 tables) and lowercases with Rust's std,
+// so the two can only differ on characters assigned, or recategorized, after Unicode 8.0 (2015):
+// marks and punctuation of recently encoded scripts.
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace negatron::model {
 
@@ -43,6 +49,40 @@ bool is_bert_punctuation(char32_t c);
 /// The regex class \w (letters, marks, decimal digits, connector punctuation, joiners), which
 /// HF uses to decide whether a single_word added token stands alone.
 bool is_word_char(char32_t c);
+
+/// Splits text around added tokens as HF's AddedVocabulary does: leftmost-longest
+/// non-overlapping matches, dropped when single_word and inside a word, widened over the
+/// whitespace on their left (lstrip) or right (rstrip).
+class AddedTokenSplitter {
+ public:
+  struct Pattern {
+    std::string text;
+    int32_t id = -1;
+    bool lstrip = false, rstrip = false, single_word = false;
+  };
+  void add(Pattern pattern);
+  bool empty() const { return patterns_.empty(); }
+
+  /// Calls on_text(std::string_view) for each non-empty stretch between tokens and
+  /// on_token(int32_t id) for each token, in text order.
+  template <typename OnText, typename OnToken>
+  void split(std::string_view text, OnText&& on_text, OnToken&& on_token) const;
+
+ private:
+  struct Match {
+    const Pattern* pattern = nullptr;  // nullptr: no match
+    size_t start = 0, stop = 0;        // the token's span, after lstrip / rstrip
+    size_t search_from = 0;            // where the next search starts (the unwidened end)
+  };
+  /// The leftmost-longest match at or after `from`.
+  Match find(std::string_view text, size_t from) const;
+  /// Applies single_word (false: drop the match), then lstrip (never before `emitted_up_to`)
+  /// and rstrip.
+  static bool resolve(std::string_view text, size_t emitted_up_to, Match& match);
+
+  std::vector<Pattern> patterns_;
+  std::array<bool, 256> first_bytes_{};
+};
 
 struct BertNormalizerOptions {
   bool clean_text = true;
@@ -81,6 +121,18 @@ inline CharClass classify(char32_t c) {
   return is_bert_punctuation(c) ? CharClass::kPunct : CharClass::kWord;
 }
 }  // namespace detail
+
+template <typename OnText, typename OnToken>
+void AddedTokenSplitter::split(std::string_view text, OnText&& on_text, OnToken&& on_token) const {
+  size_t emitted_up_to = 0;
+  for (Match match = find(text, 0); match.pattern; match = find(text, match.search_from)) {
+    if (!resolve(text, emitted_up_to, match)) continue;
+    if (emitted_up_to < match.start) on_text(text.substr(emitted_up_to, match.start - emitted_up_to));
+    on_token(match.pattern->id);
+    emitted_up_to = match.stop;
+  }
+  if (emitted_up_to < text.size()) on_text(text.substr(emitted_up_to));
+}
 
 template <typename OnWord>
 void for_each_bert_word(std::string_view text, OnWord&& on_word) {

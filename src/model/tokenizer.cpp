@@ -1,8 +1,6 @@
 #include "model/tokenizer.h"
 
 #include <algorithm>
-#include <array>
-#include <climits>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -16,97 +14,6 @@
 
 namespace negatron::model {
 namespace {
-
-/// Finds added tokens in text the way HF's AddedVocabulary does: leftmost-longest
-/// non-overlapping matches, then the single_word / lstrip / rstrip rules.
-class AddedTokenMatcher {
- public:
-  void add(const AddedToken& token, std::string pattern, int32_t id) {
-    if (pattern.empty()) return;
-    first_bytes_[static_cast<unsigned char>(pattern[0])] = true;
-    entries_.push_back(Entry{std::move(pattern), id, token.lstrip, token.rstrip, token.single_word});
-  }
-  bool empty() const { return entries_.empty(); }
-
-  /// Calls on_text(std::string_view) for the text between matches and on_token(int32_t id) for
-  /// each match, in order.
-  template <typename OnText, typename OnToken>
-  void split(std::string_view text, OnText&& on_text, OnToken&& on_token) const {
-    size_t emitted_up_to = 0;
-    size_t search_from = 0;
-    size_t start = 0;
-    const Entry* entry = nullptr;
-    while (!entries_.empty() && find(text, search_from, &start, &entry)) {
-      size_t stop = start + entry->pattern.size();
-      search_from = stop;
-      if (entry->single_word && !stands_alone(text, start, stop)) continue;
-      if (entry->lstrip) start = std::max(emitted_up_to, start_of_trailing_space(text, start));
-      if (entry->rstrip) stop = end_of_leading_space(text, stop);
-      if (emitted_up_to < start) on_text(text.substr(emitted_up_to, start - emitted_up_to));
-      on_token(entry->id);
-      emitted_up_to = stop;
-    }
-    if (emitted_up_to < text.size()) on_text(text.substr(emitted_up_to));
-  }
-
- private:
-  struct Entry {
-    std::string pattern;
-    int32_t id;
-    bool lstrip, rstrip, single_word;
-  };
-
-  bool find(std::string_view text, size_t from, size_t* start, const Entry** found) const {
-    for (size_t pos = from; pos < text.size(); ++pos) {
-      if (!first_bytes_[static_cast<unsigned char>(text[pos])]) continue;
-      const Entry* longest = nullptr;
-      for (const Entry& e : entries_) {
-        if (text.compare(pos, e.pattern.size(), e.pattern) == 0 &&
-            (!longest || e.pattern.size() > longest->pattern.size())) {
-          longest = &e;
-        }
-      }
-      if (longest) {
-        *start = pos;
-        *found = longest;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  static bool stands_alone(std::string_view text, size_t start, size_t stop) {
-    if (start > 0) {
-      size_t pos = start - 1;
-      while (pos > 0 && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) --pos;
-      if (is_word_char(next_code_point(text, pos))) return false;
-    }
-    return stop == text.size() || !is_word_char(next_code_point(text, stop));
-  }
-
-  static size_t start_of_trailing_space(std::string_view text, size_t end) {
-    while (end > 0) {
-      size_t pos = end - 1;
-      while (pos > 0 && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) --pos;
-      size_t after = pos;
-      if (!is_unicode_whitespace(next_code_point(text, after))) break;
-      end = pos;
-    }
-    return end;
-  }
-
-  static size_t end_of_leading_space(std::string_view text, size_t pos) {
-    while (pos < text.size()) {
-      size_t next = pos;
-      if (!is_unicode_whitespace(next_code_point(text, next))) break;
-      pos = next;
-    }
-    return pos;
-  }
-
-  std::vector<Entry> entries_;
-  std::array<bool, 256> first_bytes_{};
-};
 
 /// FNV-1a over length-prefixed fields.
 class Fingerprint {
@@ -149,7 +56,6 @@ uint64_t fingerprint_of(const std::vector<std::string>& vocab, const TokenizerOp
   }
   return f.value();
 }
-
 
 // ---- loading a model folder ----
 
@@ -381,29 +287,12 @@ LoadedTokenizer load_tokenizer_json(const std::string& dir, const std::string& p
   return out;
 }
 
-/// vocab.txt: one token a line, id = line index; "\n" or "\r\n" line ends, as Python reads it.
-std::vector<std::string> read_vocab_txt(const std::string& path) {
-  const std::string text = read_whole_file(path);
-  std::vector<std::string> vocab;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    size_t stop = end;
-    if (stop > start && text[stop - 1] == '\r') --stop;
-    vocab.push_back(text.substr(start, stop - start));
-    start = end + 1;
-  }
-  NEG_CHECK(!vocab.empty(), path, ": empty vocabulary");
-  return vocab;
-}
-
 /// The slow-tokenizer layout: vocab.txt + tokenizer_config.json (+ special_tokens_map.json),
 /// read as transformers' BertTokenizer / MPNetTokenizer would.
 LoadedTokenizer load_vocab_txt(const std::string& dir, const std::string& vocab_path) {
   LoadedTokenizer out;
   out.source = vocab_path;
-  out.vocab = read_vocab_txt(vocab_path);
+  out.vocab = read_vocab_file(vocab_path);
   const std::string config_path = folder_file(dir, "tokenizer_config.json");
   const std::string map_path = folder_file(dir, "special_tokens_map.json");
   const JsonFile config_file(config_path), map_file(map_path);
@@ -475,12 +364,14 @@ struct Tokenizer::Impl {
     if (static_cast<size_t>(id) >= id_to_token.size()) id_to_token.resize(static_cast<size_t>(id) + 1);
     id_to_token[static_cast<size_t>(id)] = token.content;
     added_ids[token.content] = id;
+    AddedTokenSplitter::Pattern pattern{token.content, id, token.lstrip, token.rstrip, token.single_word};
     if (!token.normalized) {
-      raw_matcher.add(token, token.content, id);
+      raw_splitter.add(std::move(pattern));
     } else {
-      std::string scratch, pattern;
-      normalizer.normalize(repair_utf8(token.content, scratch), pattern);
-      normalized_matcher.add(token, std::move(pattern), id);
+      std::string scratch;
+      pattern.text.clear();
+      normalizer.normalize(repair_utf8(token.content, scratch), pattern.text);
+      normalized_splitter.add(std::move(pattern));
     }
   }
 
@@ -510,9 +401,9 @@ struct Tokenizer::Impl {
       if (ids.size() >= limit) return;
       normalized.clear();
       normalizer.normalize(raw, normalized);
-      normalized_matcher.split(normalized, on_words, on_token);
+      normalized_splitter.split(normalized, on_words, on_token);
     };
-    raw_matcher.split(repair_utf8(text, repaired), on_raw_text, on_token);
+    raw_splitter.split(repair_utf8(text, repaired), on_raw_text, on_token);
     if (ids.size() > limit) ids.resize(limit);
   }
 
@@ -521,7 +412,7 @@ struct Tokenizer::Impl {
   WordPiece model;
   std::vector<std::string> id_to_token;
   std::unordered_map<std::string, int32_t> added_ids;
-  AddedTokenMatcher raw_matcher, normalized_matcher;
+  AddedTokenSplitter raw_splitter, normalized_splitter;
   std::vector<int32_t> prefix_ids, suffix_ids;
   uint64_t fingerprint = 0;
 };

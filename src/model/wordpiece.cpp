@@ -1,6 +1,8 @@
 #include "model/wordpiece.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "common/check.h"
 
@@ -36,6 +38,24 @@ size_t last_char_length(std::string_view utf8) {
 }
 
 }  // namespace
+
+std::vector<std::string> read_vocab_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  NEG_CHECK(in, "cannot open vocabulary file ", path);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  std::vector<std::string> vocab;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const size_t stop = end > start && text[end - 1] == '\r' ? end - 1 : end;
+    vocab.push_back(text.substr(start, stop - start));
+    start = end + 1;
+  }
+  NEG_CHECK(!vocab.empty(), path, ": empty vocabulary");
+  return vocab;
+}
 
 void TokenIndex::build(const std::vector<std::string_view>& keys, const std::vector<int32_t>& ids) {
   keys_ = keys;

@@ -10,6 +10,10 @@
 
 namespace negatron::model {
 
+/// Reads a vocab.txt: one token a line, id = line number - 1, lines ending in "\n" or "\r\n"
+/// (as transformers' BertTokenizer reads it). Throws naming the file if it is missing or empty.
+std::vector<std::string> read_vocab_file(const std::string& path);
+
 /// Open-addressing hash map from string_view to id; the keys live in storage owned elsewhere.
 class TokenIndex {
  public:
