@@ -1,4 +1,6 @@
-# negatron_subsystem(NAME DEPS...): one static library per src/ folder, from every .cpp in it.
+# negatron_subsystem(NAME DEPS...): one shared library per src/ folder, from every .cpp in it.
+# Shared, so self-registration (losses, commands) by static initialisers is never dropped by the
+# linker, and process-wide state (the logger) exists once.
 # Folders add files without touching CMake; dependencies between subsystems are explicit here.
 function(negatron_subsystem name)
   cmake_parse_arguments(ARG "" "" "PUBLIC;PRIVATE" ${ARGN})
@@ -9,7 +11,7 @@ function(negatron_subsystem name)
     target_link_libraries(negatron_${name} INTERFACE ${ARG_PUBLIC})
     return()
   endif()
-  add_library(negatron_${name} STATIC ${_sources})
+  add_library(negatron_${name} SHARED ${_sources})
   target_include_directories(negatron_${name} PUBLIC "${CMAKE_SOURCE_DIR}/src")
   target_link_libraries(negatron_${name} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE})
   target_compile_options(negatron_${name} PRIVATE -Wall -Wextra -Wno-unused-parameter)

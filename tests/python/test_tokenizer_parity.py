@@ -189,6 +189,36 @@ def char_vocab_tokenizer(texts, normalizer) -> Tokenizer:
     return tokenizer
 
 
+# Code points where negatron cannot agree with HF while both use their own Unicode data: HF takes
+# categories (punctuation, Mn, Cc/Cf/Co) from the unicode_categories crate, whose tables are
+# Unicode 8.0, and lowercases with Rust's std (Unicode 16); negatron uses utf8proc (Unicode 15.0
+# with utf8proc 2.8). Each of these was encoded, or changed category, after Unicode 8.0 (2015):
+# marks and punctuation of newer scripts, Unicode 16 case pairs. The test fails on any other.
+UNICODE_VERSION_DIVERGENCES = """
+061D 07FD 0890-0891 0898-089F 08CA-08E2 09FD-09FE 0A76 0AFA-0AFF 0B55 0C04 0C3C 0C77 0C84 0D00
+0D3B-0D3C 0D81 0EBA 0ECE 166D 1734 180F 1885-1886 1ABF-1ACE 1B7D-1B7E 1C89 1DF6-1DFB 2E43-2E4F
+2E52-2E5D A7CB-A7CC A7CE A7D2 A7D4 A7DA A7DC A82C A8C5 A8FF A9BD 10D24-10D27 10D50-10D65
+10EAB-10EAD 10EFD-10EFF 10F46-10F50 10F55-10F59 10F82-10F89 11070 11073-11074 110C2 110CD 111C9
+111CF 1123E 11241 1133B 11438-1143F 11442-11444 11446 1144B-1144F 1145A-1145B 1145D-1145E
+11660-1166C 116B9 1182F-11837 11839-1183B 11938 1193B-1193C 1193E 11943-11946 119D4-119D7
+119DA-119DB 119E0 119E2 11A01-11A0A 11A33-11A38 11A3B-11A47 11A51-11A56 11A59-11A5B 11A8A-11A96
+11A98-11A9C 11A9E-11AA2 11B00-11B09 11C30-11C36 11C38-11C3D 11C3F 11C41-11C45 11C70-11C71
+11C92-11CA7 11CAA-11CB0 11CB2-11CB3 11CB5-11CB6 11D31-11D36 11D3A 11D3C-11D3D 11D3F-11D45 11D47
+11D90-11D91 11D95 11D97 11EF3-11EF4 11EF7-11EF8 11F00-11F01 11F36-11F3A 11F40 11F42-11F4F 11FFF
+12FF1-12FF2 13430-13440 13447-13455 16E97-16E9A 16EA0-16EB8 16F4F 16FE2 16FE4 1CF00-1CF2D
+1CF30-1CF46 1E000-1E006 1E008-1E018 1E01B-1E021 1E023-1E024 1E026-1E02A 1E08F 1E130-1E136 1E2AE
+1E2EC-1E2EF 1E4EC-1E4EF 1E944-1E94A 1E95E-1E95F
+"""
+
+
+def unicode_version_divergences():
+    points = set()
+    for item in UNICODE_VERSION_DIVERGENCES.split():
+        first, _, last = item.partition("-")
+        points.update(range(int(first, 16), int(last or first, 16) + 1))
+    return points
+
+
 NORMALIZER_SETTINGS = {
     "uncased": dict(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True),
     "cased": dict(clean_text=False, handle_chinese_chars=False, strip_accents=False, lowercase=False),
@@ -199,7 +229,11 @@ NORMALIZER_SETTINGS = {
 
 @pytest.mark.parametrize("setting", sorted(NORMALIZER_SETTINGS))
 def test_every_code_point_matches_hf(setting, tmp_path):
-    texts = [f"a{c}b {c}" for c in all_code_points()] + HARD_CASES
+    """Each code point inside a word and alone; outside the documented Unicode-version
+    divergences, every id must match."""
+    divergent = unicode_version_divergences()
+    points = [c for c in all_code_points() if ord(c) not in divergent]
+    texts = [f"a{c}b {c}" for c in points] + HARD_CASES
     tokenizer = char_vocab_tokenizer(texts, normalizers.BertNormalizer(**NORMALIZER_SETTINGS[setting]))
     folder = tmp_path / setting
     folder.mkdir()

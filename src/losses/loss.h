@@ -1,0 +1,85 @@
+#pragma once
+// The loss interface. A loss's math is a pure function of embeddings (compute); the model-level
+// entry points (forward, forward_backward) embed token batches and call it. Distributed losses get
+// the communicator through LossContext and gather with dist::all_gather_with_grad; at world size 1
+// that is the identity, so no loss branches on world size.
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dist/communicator.h"
+#include "model/sentence_encoder.h"
+
+namespace negatron::losses {
+
+/// What the label column of a batch holds.
+enum class LabelKind {
+  kNone,         // no labels
+  kInt,          // [B] int64 class ids
+  kFloat,        // [B] float scores
+  kFloatVector,  // [B, k] float (teacher embeddings, score lists)
+};
+
+/// A loss's contract, shown in errors: the sentence-transformers "Inputs" table.
+struct LossSpec {
+  std::string name;
+  int min_columns = 1;
+  int max_columns = 1;  // -1: any number (hard negatives)
+  LabelKind labels = LabelKind::kNone;
+  std::string inputs;  // e.g. "(anchor, positive) pairs | none"
+  bool in_batch_negatives = false;
+};
+
+/// Embedding-level input: this rank's rows.
+struct EmbeddingBatch {
+  std::vector<at::Tensor> columns;  // [B, d] each, in column order
+  at::Tensor labels;                // see LabelKind; undefined when none
+  std::vector<at::Tensor> guide;    // GIST: guide-model embeddings per column (no grad)
+};
+
+/// Model-level input: token batches per column plus labels (and the raw texts, for losses that
+/// re-tokenize for another model, e.g. a GIST guide with a different tokenizer).
+struct ModelBatch {
+  std::vector<model::TokenBatch> columns;
+  std::vector<std::vector<std::string>> texts;  // optional, per column
+  at::Tensor labels;
+};
+
+struct LossContext {
+  std::shared_ptr<dist::Communicator> comm = dist::make_local_communicator();
+  /// In-batch-negative losses gather candidates from every rank. Defaults on; sentence-transformers
+  /// defaults it off, which at world size > 1 silently shrinks the negatives to the local batch.
+  bool gather_across_devices = true;
+};
+
+class Loss {
+ public:
+  virtual ~Loss() = default;
+  virtual const LossSpec& spec() const = 0;
+
+  /// Differentiable scalar on embeddings: the mean over this rank's anchors (global candidates).
+  virtual at::Tensor compute(const EmbeddingBatch& batch) = 0;
+
+  /// Embeds every column with `model` (in train mode as the model is), then compute().
+  virtual at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch);
+
+  /// forward + backward of loss * scale; returns the detached loss. Cached (GradCache) losses
+  /// override this to embed in mini-batches. Callers all-reduce parameter gradients afterwards.
+  virtual at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0);
+
+  /// Trainable parameters the loss owns (SoftmaxLoss classifier, DAE decoder); saved with the model.
+  virtual std::vector<at::Tensor> parameters() { return {}; }
+
+  /// Checks column count and label kind; the error lists the spec's Inputs.
+  void validate(const EmbeddingBatch& batch) const;
+  void validate(const ModelBatch& batch) const;
+};
+
+/// Embeds one token batch; the building block of forward().
+at::Tensor embed(model::SentenceEncoder& model, const model::TokenBatch& batch);
+
+const char* label_kind_name(LabelKind kind);
+
+}  // namespace negatron::losses
