@@ -4,7 +4,6 @@
 #include <atomic>
 #include <charconv>
 #include <exception>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,9 +30,9 @@ struct TokenizeArgs {
 
 /// max_seq_length of the model folder's sentence_bert_config.json, else 512.
 int64_t model_max_seq_length(const std::string& model_dir) {
-  const auto path = (std::filesystem::path(model_dir) / "sentence_bert_config.json").string();
-  if (!std::filesystem::exists(path)) return kFallbackMaxSeqLength;
+  const std::string path = model_dir + "/sentence_bert_config.json";
   std::ifstream in(path);
+  if (!in) return kFallbackMaxSeqLength;
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(in);

@@ -119,31 +119,73 @@ std::vector<TextRecord> parse_tsv(const std::string& text) {
 std::string json_field_text(const nlohmann::json& value, const std::string& path, int64_t line,
                             const std::string& key) {
   if (value.is_string()) return value.get<std::string>();
-  if (value.is_number() || value.is_boolean()) return value.dump();
+  if (value.is_number() || value.is_boolean() || value.is_array()) return value.dump();
   NEG_FAIL(path, ":", line, ": field '", key, "' is ", value.type_name(), ", expected a string or number");
+}
+
+// Runs parse(record) and, with options.on_bad_record set, turns its negatron::Error into a report.
+template <typename F>
+void guarded(const TextTableOptions& options, int64_t line, F&& parse) {
+  if (!options.on_bad_record) return parse();
+  try {
+    parse();
+  } catch (const Error& e) {
+    options.on_bad_record(line, e.what());
+  }
+}
+
+std::string latin1_to_utf8(const std::string& bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
+void read_label_text(TextTable& table, const std::string& text, const TextTableOptions& options) {
+  table.columns = {"label", "text"};
+  for_each_line(text, [&](int64_t line, std::string_view row) {
+    if (row.empty()) return;
+    guarded(options, line, [&] {
+      size_t space = row.find(' ');
+      NEG_CHECK(space != std::string_view::npos && space > 0, table.path, ":", line,
+                ": expected 'LABEL text' (no space after the label)");
+      table.records.push_back(TextRecord{line, {std::string(row.substr(0, space)), std::string(row.substr(space + 1))}});
+    });
+  });
+}
+
+void read_jsonl_record(TextTable& table, int64_t line, std::string_view row) {
+  nlohmann::json object;
+  try {
+    object = nlohmann::json::parse(row);
+  } catch (const nlohmann::json::parse_error& e) {
+    NEG_FAIL(table.path, ":", line, ": invalid JSON (", e.what(), ")");
+  }
+  NEG_CHECK(object.is_object(), table.path, ":", line, ": expected a JSON object per line");
+  if (table.columns.empty()) {
+    for (auto& item : object.items()) table.columns.push_back(item.key());
+  }
+  TextRecord record{line, {}};
+  for (const auto& key : table.columns) {
+    auto it = object.find(key);
+    NEG_CHECK(it != object.end(), table.path, ":", line, ": missing key '", key, "'");
+    record.fields.push_back(json_field_text(*it, table.path, line, key));
+  }
+  table.records.push_back(std::move(record));
 }
 
 void read_jsonl(TextTable& table, const std::string& text, const TextTableOptions& options) {
   table.columns = options.jsonl_columns;
   for_each_line(text, [&](int64_t line, std::string_view row) {
     if (row.find_first_not_of(" \t") == std::string_view::npos) return;
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(row);
-    } catch (const nlohmann::json::parse_error& e) {
-      NEG_FAIL(table.path, ":", line, ": invalid JSON (", e.what(), ")");
-    }
-    NEG_CHECK(object.is_object(), table.path, ":", line, ": expected a JSON object per line");
-    if (table.columns.empty()) {
-      for (auto& item : object.items()) table.columns.push_back(item.key());
-    }
-    TextRecord record{line, {}};
-    for (const auto& key : table.columns) {
-      auto it = object.find(key);
-      NEG_CHECK(it != object.end(), table.path, ":", line, ": missing key '", key, "'");
-      record.fields.push_back(json_field_text(*it, table.path, line, key));
-    }
-    table.records.push_back(std::move(record));
+    guarded(options, line, [&] { read_jsonl_record(table, line, row); });
   });
 }
 
@@ -162,7 +204,13 @@ TextTable read_text_table(const std::string& path, const TextTableOptions& optio
   TextTable table;
   table.path = path;
   const std::string format = options.format.empty() ? extension_of(path) : options.format;
-  const std::string text = slurp(path);
+  NEG_CHECK(options.encoding == "utf-8" || options.encoding == "latin-1", path, ": unknown encoding '",
+            options.encoding, "' (expected utf-8 or latin-1)");
+  const std::string text = options.encoding == "latin-1" ? latin1_to_utf8(slurp(path)) : slurp(path);
+  if (format == "label") {
+    read_label_text(table, text, options);
+    return table;
+  }
   if (format == "jsonl" || format == "json") {
     read_jsonl(table, text, options);
     return table;
@@ -175,7 +223,7 @@ TextTable read_text_table(const std::string& path, const TextTableOptions& optio
     return table;
   }
   NEG_CHECK(format == "csv" || format == "tsv", path, ": unknown input format '", format,
-            "' (expected txt, jsonl, csv or tsv)");
+            "' (expected txt, jsonl, csv, tsv or label)");
   std::vector<TextRecord> records = format == "csv" ? parse_csv(path, text) : parse_tsv(text);
   size_t width = 0;
   if (options.has_header) {
@@ -188,11 +236,13 @@ TextTable read_text_table(const std::string& path, const TextTableOptions& optio
     for (size_t i = 0; i < width; ++i) table.columns.push_back(std::to_string(i));
   }
   for (auto& record : records) {
-    NEG_CHECK(record.fields.size() >= width, path, ":", record.line, ": ", record.fields.size(),
-              " fields, expected ", width);
-    record.fields.resize(width);  // extra trailing fields (e.g. STS-B source notes) are ignored
+    guarded(options, record.line, [&] {
+      NEG_CHECK(record.fields.size() >= width, path, ":", record.line, ": ", record.fields.size(),
+                " fields, expected ", width);
+      record.fields.resize(width);  // extra trailing fields (e.g. STS-B source notes) are ignored
+      table.records.push_back(std::move(record));
+    });
   }
-  table.records = std::move(records);
   return table;
 }
 

@@ -2,6 +2,7 @@
 // Reads tabular text input: .txt (one text a line), .jsonl, .csv (RFC 4180, quote-aware, CRLF,
 // fields spanning lines) and .tsv (split on TAB only, no quoting). Headers are required for
 // .csv/.tsv unless has_header is false, in which case columns are named "0", "1", ...
+// .label files (TREC style) hold "LABEL<space>text" per line: columns "label" and "text".
 // Every record remembers the line it started on, so errors can name file and line.
 #include <cstdint>
 #include <functional>
@@ -30,6 +31,11 @@ struct TextTableOptions {
   bool has_header = true;
   /// For .jsonl: the keys to extract (others are ignored). Empty = keys of the first line.
   std::vector<std::string> jsonl_columns;
+  /// "utf-8" (bytes kept as they are) or "latin-1" (converted to UTF-8 before parsing).
+  std::string encoding = "utf-8";
+  /// If set, a malformed record (bad JSON, missing key, too few fields) is reported here
+  /// ("file:line: why") and skipped instead of throwing. Structural CSV errors still throw.
+  std::function<void(int64_t line, const std::string& message)> on_bad_record;
 };
 
 /// Reads the whole file. Malformed records throw negatron::Error naming file:line.

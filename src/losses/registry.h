@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/check.h"
 #include "losses/loss.h"
 
 namespace negatron::losses {
@@ -42,6 +43,16 @@ class ParamReader {
   nlohmann::json params_;
   std::vector<std::string> known_;
 };
+
+template <typename T>
+T ParamReader::get(const std::string& key, T fallback) {
+  nlohmann::json value = get_json(key, nlohmann::json(fallback));
+  try {
+    return value.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    NEG_FAIL(loss_, ": parameter '", key, "' has the wrong type (", value.dump(), ")");
+  }
+}
 
 }  // namespace negatron::losses
 

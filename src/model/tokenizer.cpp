@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
+
+#include <sys/stat.h>
 
 #include "common/check.h"
 #include "model/bert_normalizer.h"
@@ -37,7 +39,9 @@ class Fingerprint {
   uint64_t hash_ = 1469598103934665603ull;
 };
 
-uint64_t fingerprint_of(const std::vector<std::string>& vocab, const TokenizerOptions& o) {
+/// Hashes what decides the ids: vocab, options and the added tokens with their resolved ids.
+uint64_t fingerprint_of(const std::vector<std::string>& vocab, const TokenizerOptions& o,
+                        std::vector<std::pair<int32_t, AddedToken>> added) {
   Fingerprint f;
   f.add("negatron-wordpiece-v1").add_integer(vocab.size());
   for (const auto& token : vocab) f.add(token);
@@ -48,11 +52,13 @@ uint64_t fingerprint_of(const std::vector<std::string>& vocab, const TokenizerOp
     f.add_integer(list->size());
     for (const auto& token : *list) f.add(token);
   }
-  f.add_integer(o.added_tokens.size());
-  for (const auto& t : o.added_tokens) {
-    f.add(t.content).add_integer(static_cast<uint64_t>(static_cast<int64_t>(t.id)));
-    f.add_integer(t.special).add_integer(t.normalized).add_integer(t.lstrip);
-    f.add_integer(t.rstrip).add_integer(t.single_word);
+  std::sort(added.begin(), added.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.content) < std::tie(b.first, b.second.content);
+  });
+  f.add_integer(added.size());
+  for (const auto& [id, t] : added) {
+    f.add(t.content).add_integer(static_cast<uint64_t>(id)).add_integer(t.normalized);
+    f.add_integer(t.lstrip).add_integer(t.rstrip).add_integer(t.single_word);
   }
   return f.value();
 }
@@ -253,8 +259,20 @@ bool read_special_token(const JsonFile& file, const json& config, const char* ke
   return true;
 }
 
+// POSIX stat rather than std::filesystem: libtorch.so exports its own, partly broken, copies of
+// std::filesystem functions, which win at link time in binaries that load it.
+bool is_file(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+bool is_folder(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
 std::string folder_file(const std::string& dir, const char* name) {
-  return (std::filesystem::path(dir) / name).string();
+  return !dir.empty() && dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
 /// The pad token: tokenizer.json padding, then tokenizer_config.json / special_tokens_map.json.
@@ -265,7 +283,7 @@ std::string find_pad_token(const std::string& dir, const json& root, const std::
   for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
     const std::string path = folder_file(dir, name);
     AddedToken pad;
-    if (std::filesystem::exists(path) && read_special_token(JsonFile(path), read_json_object(path), "pad_token", &pad)) {
+    if (is_file(path) && read_special_token(JsonFile(path), read_json_object(path), "pad_token", &pad)) {
       return pad.content;
     }
   }
@@ -296,8 +314,8 @@ LoadedTokenizer load_vocab_txt(const std::string& dir, const std::string& vocab_
   const std::string config_path = folder_file(dir, "tokenizer_config.json");
   const std::string map_path = folder_file(dir, "special_tokens_map.json");
   const JsonFile config_file(config_path), map_file(map_path);
-  const json config = std::filesystem::exists(config_path) ? read_json_object(config_path) : json::object();
-  const json map = std::filesystem::exists(map_path) ? read_json_object(map_path) : json::object();
+  const json config = is_file(config_path) ? read_json_object(config_path) : json::object();
+  const json map = is_file(map_path) ? read_json_object(map_path) : json::object();
   const bool mpnet = config_file.get_or<std::string>(config, "tokenizer_class", "", "").rfind("MPNet", 0) == 0;
 
   TokenizerOptions& o = out.options;
@@ -333,11 +351,11 @@ LoadedTokenizer load_vocab_txt(const std::string& dir, const std::string& vocab_
 }
 
 LoadedTokenizer load_tokenizer_files(const std::string& dir) {
-  NEG_CHECK(std::filesystem::is_directory(dir), "tokenizer folder ", dir, " does not exist");
+  NEG_CHECK(is_folder(dir), "tokenizer folder ", dir, " does not exist");
   const std::string json_path = folder_file(dir, "tokenizer.json");
-  if (std::filesystem::exists(json_path)) return load_tokenizer_json(dir, json_path);
+  if (is_file(json_path)) return load_tokenizer_json(dir, json_path);
   const std::string vocab_path = folder_file(dir, "vocab.txt");
-  NEG_CHECK(std::filesystem::exists(vocab_path), dir, ": neither tokenizer.json nor vocab.txt found");
+  NEG_CHECK(is_file(vocab_path), dir, ": neither tokenizer.json nor vocab.txt found");
   return load_vocab_txt(dir, vocab_path);
 }
 
@@ -352,15 +370,20 @@ struct Tokenizer::Impl {
               options.max_input_chars_per_word),
         id_to_token(std::move(vocab)) {
     NEG_CHECK(options.max_input_chars_per_word >= 0, "Tokenizer: max_input_chars_per_word is negative");
-    fingerprint = fingerprint_of(id_to_token, options);
-    for (const AddedToken& token : options.added_tokens) register_added_token(token);
+    std::vector<std::pair<int32_t, AddedToken>> added;
+    for (const AddedToken& token : options.added_tokens) {
+      const int32_t id = register_added_token(token);
+      if (id >= 0) added.emplace_back(id, token);
+    }
+    fingerprint = fingerprint_of(id_to_token, options, std::move(added));
     for (const auto& token : options.prefix_tokens) prefix_ids.push_back(special_id(token));
     for (const auto& token : options.suffix_tokens) suffix_ids.push_back(special_id(token));
   }
 
-  void register_added_token(const AddedToken& token) {
+  /// Returns the token's id, or -1 if it is skipped (empty, or id -1 and not in the vocab).
+  int32_t register_added_token(const AddedToken& token) {
     const int32_t id = token.id >= 0 ? token.id : model.token_to_id(token.content);
-    if (id < 0 || token.content.empty()) return;
+    if (id < 0 || token.content.empty()) return -1;
     if (static_cast<size_t>(id) >= id_to_token.size()) id_to_token.resize(static_cast<size_t>(id) + 1);
     id_to_token[static_cast<size_t>(id)] = token.content;
     added_ids[token.content] = id;
@@ -373,6 +396,7 @@ struct Tokenizer::Impl {
       normalizer.normalize(repair_utf8(token.content, scratch), pattern.text);
       normalized_splitter.add(std::move(pattern));
     }
+    return id;
   }
 
   int32_t find_id(const std::string& token) const {

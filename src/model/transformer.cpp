@@ -5,6 +5,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "model/bert.h"
+#include "model/mpnet.h"
 
 namespace negatron::model {
 
@@ -55,7 +56,8 @@ std::vector<std::pair<std::string, at::Tensor>> TransformerEncoder::state_dict()
 
 std::shared_ptr<TransformerEncoder> make_transformer(const TransformerConfig& config) {
   if (config.model_type == "bert") return std::make_shared<BertModel>(config);
-  NEG_FAIL(config.origin, ": unknown architecture model_type='", config.model_type, "' (supported: bert)");
+  if (config.model_type == "mpnet") return std::make_shared<MPNetModel>(config);
+  NEG_FAIL(config.origin, ": unknown architecture model_type='", config.model_type, "' (supported: bert, mpnet)");
 }
 
 TokenBatch collate_tokens(const std::vector<std::vector<int32_t>>& ids, int32_t pad_id) {

@@ -287,3 +287,29 @@ def test_mpnet_style_tokenizer_matches_hf(post_processor, tmp_path):
     theirs = hf_ids(folder / "tokenizer.json", texts, 128)
     assert_same_ids(texts, ours, theirs, f"MPNet-style ({post_processor})")
     assert ours[0][0] == 0 and ours[0][-1] == 2
+
+
+ADDED_TOKEN_CASES = [
+    "I met <ent> today", "x<ent>y", "<ent>, <ent>- <ent>s ◌̰<ent>", "<ent>s <ents> <ent>", "  [E1]  spaced  [E1]\t",
+    "STRASSE Straße strasse", "HÉLLO WÖRLD, hello world! Hello  World", "abc abcabc xabc abc.", "é<ent> 我<ent>",
+    "[E1][E1]", "<ent>\u00a0<ent>\u3000[E1]", "",
+]
+
+
+def test_added_token_flags_match_hf(tmp_path):
+    """single_word, lstrip, rstrip, normalized added tokens and ids beyond the vocab."""
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.add_tokens([
+        AddedToken("<ent>", single_word=True, normalized=False),
+        AddedToken("<ent>s", normalized=False),
+        AddedToken("Héllo Wörld", normalized=True),
+        AddedToken("Straße", normalized=True),
+        AddedToken("abc", single_word=True, normalized=True),
+    ])
+    tokenizer.add_special_tokens([AddedToken("[E1]", lstrip=True, rstrip=True, normalized=False, special=True)])
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    texts = ADDED_TOKEN_CASES + HARD_CASES
+    ours = negatron_ids(tmp_path, texts, tmp_path, MAX_SEQ_LENGTH)
+    theirs = hf_ids(tmp_path / "tokenizer.json", texts, MAX_SEQ_LENGTH)
+    assert_same_ids(texts, ours, theirs, "added token flags")
+    assert max(max(ids) for ids in ours) >= 30522  # the new tokens got ids beyond the vocab

@@ -1,0 +1,73 @@
+#pragma once
+// One shard file (HDF5) of a prepared dataset: rows of pre-tokenized text columns, their 64-bit
+// text hashes, optionally the raw text, and an optional label column. Layout (docs/dataset_format.md):
+//   /text_<c>/ids           int32  [total tokens]  ragged values of column c
+//   /text_<c>/offsets       int64  [rows + 1]      row r is ids[offsets[r] : offsets[r+1]]
+//   /text_<c>/hashes        uint64 [rows]          text_hash of the raw UTF-8 text
+//   /text_<c>/utf8          uint8  [total bytes]   (has_text only) raw text, ragged like ids
+//   /text_<c>/utf8_offsets  int64  [rows + 1]
+//   /labels                 int64 [rows] | float32 [rows] | float32 [rows, dimension]
+// Every dataset is chunked with shuffle + deflate(1) + Fletcher-32; the library verifies each chunk
+// as it is read, and errors name the shard file.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/manifest.h"
+
+namespace negatron::data {
+
+/// Ragged rows: row r is values[offsets[r], offsets[r+1]).
+template <typename T>
+struct Ragged {
+  std::vector<T> values;
+  std::vector<int64_t> offsets{0};
+  int64_t rows() const { return static_cast<int64_t>(offsets.size()) - 1; }
+  template <typename Range>
+  void push(const Range& row) {
+    values.insert(values.end(), row.begin(), row.end());
+    offsets.push_back(static_cast<int64_t>(values.size()));
+  }
+};
+
+/// Rows of a shard in memory, as `negatron prepare` builds them.
+struct ShardBlock {
+  std::vector<Ragged<int32_t>> ids;      // [column]
+  std::vector<std::vector<uint64_t>> hashes;  // [column][row]
+  std::vector<Ragged<char>> texts;       // [column], empty unless has_text
+  std::vector<int64_t> int_labels;       // [row]            (int64)
+  std::vector<float> float_labels;       // [row * dimension] (float32, float32_vector)
+  int64_t rows() const { return ids.empty() ? 0 : ids.front().rows(); }
+};
+
+/// Writes `block` to `path` with the layout of `manifest`; returns rows, size and checksum.
+ShardInfo write_shard(const std::string& path, const ShardBlock& block, const DatasetManifest& manifest);
+
+/// Rows read back for a list of row indices inside one shard, in the order asked for.
+struct ShardRows {
+  std::vector<std::vector<std::vector<int32_t>>> ids;  // [column][i]
+  std::vector<std::vector<std::string>> texts;         // [column][i], when asked and stored
+  std::vector<int64_t> int_labels;                     // [i]
+  std::vector<float> float_labels;                     // [i * dimension]
+};
+
+class ShardReader {
+ public:
+  /// Opens the file and checks row counts against `info`; errors name the shard file.
+  ShardReader(const std::string& path, const ShardInfo& info, const DatasetManifest& manifest);
+  ~ShardReader();
+  ShardReader(ShardReader&&) noexcept;
+
+  ShardRows read(const std::vector<int64_t>& rows, bool with_text) const;
+  /// Text hashes of `rows`, row-major: out[i * columns + c].
+  std::vector<uint64_t> read_hashes(const std::vector<int64_t>& rows) const;
+  /// All int64 labels of the shard (GROUP_BY_LABEL needs them up front).
+  std::vector<int64_t> read_all_int_labels() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace negatron::data

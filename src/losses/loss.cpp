@@ -1,0 +1,84 @@
+#include "losses/loss.h"
+
+#include "common/check.h"
+
+namespace negatron::losses {
+namespace {
+
+std::string describe(const LossSpec& spec) {
+  std::string columns = spec.max_columns < 0 ? std::to_string(spec.min_columns) + " or more"
+                        : spec.min_columns == spec.max_columns
+                            ? std::to_string(spec.min_columns)
+                            : std::to_string(spec.min_columns) + " to " + std::to_string(spec.max_columns);
+  return spec.name + " expects " + columns + " text column(s) and labels: " + label_kind_name(spec.labels) +
+         " (Inputs: " + spec.inputs + ")";
+}
+
+void check_columns(const LossSpec& spec, size_t count) {
+  const bool ok = static_cast<int>(count) >= spec.min_columns &&
+                  (spec.max_columns < 0 || static_cast<int>(count) <= spec.max_columns);
+  NEG_CHECK(ok, "got ", count, " column(s); ", describe(spec));
+}
+
+void check_labels(const LossSpec& spec, const at::Tensor& labels, int64_t rows) {
+  if (spec.labels == LabelKind::kNone) return;
+  NEG_CHECK(labels.defined(), "missing labels; ", describe(spec));
+  NEG_CHECK(labels.size(0) == rows, "labels have ", labels.size(0), " rows, the batch has ", rows, "; ",
+            describe(spec));
+  switch (spec.labels) {
+    case LabelKind::kInt:
+      NEG_CHECK(!labels.is_floating_point() && labels.dim() == 1, "labels must be a 1-D integer tensor, got ",
+                labels.scalar_type(), " of rank ", labels.dim(), "; ", describe(spec));
+      break;
+    case LabelKind::kFloat:
+      NEG_CHECK(labels.dim() == 1, "labels must be 1-D scores, got rank ", labels.dim(), "; ", describe(spec));
+      break;
+    case LabelKind::kFloatVector:
+      NEG_CHECK(labels.is_floating_point() && labels.dim() == 2, "labels must be [B, k] floats, got ",
+                labels.scalar_type(), " of rank ", labels.dim(), "; ", describe(spec));
+      break;
+    case LabelKind::kNone: break;
+  }
+}
+
+}  // namespace
+
+const char* label_kind_name(LabelKind kind) {
+  switch (kind) {
+    case LabelKind::kNone: return "none";
+    case LabelKind::kInt: return "int (class id per row)";
+    case LabelKind::kFloat: return "float (score per row)";
+    case LabelKind::kFloatVector: return "float vector per row";
+  }
+  return "?";
+}
+
+void Loss::validate(const EmbeddingBatch& batch) const {
+  check_columns(spec(), batch.columns.size());
+  check_labels(spec(), batch.labels, batch.columns.front().size(0));
+}
+
+void Loss::validate(const ModelBatch& batch) const {
+  check_columns(spec(), batch.columns.size());
+  check_labels(spec(), batch.labels, batch.columns.front().input_ids.size(0));
+}
+
+at::Tensor embed(model::SentenceEncoder& model, const model::TokenBatch& batch) {
+  return model.forward(batch).sentence_embedding;
+}
+
+at::Tensor Loss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+  validate(batch);
+  EmbeddingBatch embeddings;
+  for (const auto& column : batch.columns) embeddings.columns.push_back(embed(model, column));
+  embeddings.labels = batch.labels;
+  return compute(embeddings);
+}
+
+at::Tensor Loss::forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale) {
+  at::Tensor loss = forward(model, batch);
+  (loss * scale).backward();
+  return loss.detach();
+}
+
+}  // namespace negatron::losses

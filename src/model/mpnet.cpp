@@ -1,0 +1,125 @@
+#include "model/mpnet.h"
+
+#include <cmath>
+
+#include "common/check.h"
+
+namespace negatron::model {
+namespace {
+
+// HF's MPNetEncoder buckets with its default of 32, whatever relative_attention_num_buckets says;
+// the embedding table has relative_attention_num_buckets rows.
+constexpr int64_t kBucketCount = 32;
+constexpr int64_t kMaxDistance = 128;
+
+// A container module that only exists to reproduce HF's nesting of parameter names.
+std::shared_ptr<torch::nn::Module> add_group(torch::nn::Module& parent, const std::string& name) {
+  return parent.register_module(name, std::make_shared<torch::nn::Module>());
+}
+
+torch::nn::LayerNorm make_norm(const TransformerConfig& c) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
+}
+
+// Embeddings whose padding row gets no gradient, as nn.Embedding(padding_idx=1) in HF.
+torch::nn::Embedding make_padded_embedding(int64_t rows, int64_t dim) {
+  return torch::nn::Embedding(torch::nn::EmbeddingOptions(rows, dim).padding_idx(kMPNetPaddingIndex));
+}
+
+}  // namespace
+
+at::Tensor mpnet_position_ids(const at::Tensor& input_ids) {
+  at::Tensor is_token = input_ids.ne(kMPNetPaddingIndex).to(at::kLong);
+  return at::cumsum(is_token, 1) * is_token + kMPNetPaddingIndex;
+}
+
+at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position, int64_t num_buckets,
+                                          int64_t max_distance) {
+  const int64_t per_direction = num_buckets / 2;
+  const int64_t max_exact = per_direction / 2;
+  at::Tensor distance = -relative_position;  // query minus key: positive when the key is earlier
+  at::Tensor bucket = distance.lt(0).to(at::kLong) * per_direction;
+  distance = distance.abs();
+  // Same float32 arithmetic as HF, so every bucket boundary falls on the same distance.
+  at::Tensor log_ratio = at::log(distance.to(at::kFloat) / max_exact) /
+                         std::log(static_cast<double>(max_distance) / max_exact);
+  at::Tensor far_bucket = (log_ratio * (per_direction - max_exact)).to(at::kLong) + max_exact;
+  far_bucket = at::clamp_max(far_bucket, per_direction - 1);
+  return bucket + at::where(distance.lt(max_exact), distance, far_bucket);
+}
+
+MPNetLayer::MPNetLayer(const TransformerConfig& c) : act_(c.hidden_act) {
+  auto attention = add_group(*this, "attention");
+  attn_ = attention->register_module("attn", std::make_shared<SelfAttention>(c, "q", "k", "v", "o"));
+  attention_norm_ = attention->register_module("LayerNorm", make_norm(c));
+  auto intermediate = add_group(*this, "intermediate");
+  intermediate_dense_ = intermediate->register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
+  auto output = add_group(*this, "output");
+  output_dense_ = output->register_module("dense", torch::nn::Linear(c.intermediate_size, c.hidden_size));
+  output_norm_ = output->register_module("LayerNorm", make_norm(c));
+  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+}
+
+at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& position_bias) {
+  at::Tensor attended = attention_norm_(dropout_(attn_->forward(x, key_mask, position_bias)) + x);
+  at::Tensor hidden = apply_activation(act_, intermediate_dense_(attended));
+  return output_norm_(dropout_(output_dense_(hidden)) + attended);
+}
+
+MPNetModel::MPNetModel(const TransformerConfig& c) : config_(c) {
+  NEG_CHECK(c.relative_attention_num_buckets >= kBucketCount, c.origin, ": MPNet relative_attention_num_buckets ",
+            c.relative_attention_num_buckets, " is below the ", kBucketCount, " buckets MPNet computes");
+  NEG_CHECK(c.max_position_embeddings > kMPNetPaddingIndex + 1, c.origin, ": MPNet max_position_embeddings ",
+            c.max_position_embeddings, " leaves no room past the padding index");
+  auto embeddings = add_group(*this, "embeddings");
+  word_ = embeddings->register_module("word_embeddings", make_padded_embedding(c.vocab_size, c.hidden_size));
+  position_ = embeddings->register_module("position_embeddings",
+                                          make_padded_embedding(c.max_position_embeddings, c.hidden_size));
+  embedding_norm_ = embeddings->register_module("LayerNorm", make_norm(c));
+  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  auto encoder = add_group(*this, "encoder");
+  auto layer_list = add_group(*encoder, "layer");
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    layers_.push_back(layer_list->register_module(std::to_string(i), std::make_shared<MPNetLayer>(c)));
+  }
+  relative_bias_ = encoder->register_module(
+      "relative_attention_bias", torch::nn::Embedding(c.relative_attention_num_buckets, c.num_attention_heads));
+  // MPNetModel's pooler is unused by sentence embeddings, but kept so checkpoints round-trip.
+  auto pooler = add_group(*this, "pooler");
+  pooler_ = pooler->register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
+}
+
+bool MPNetModel::is_ignorable_key(const std::string& key) const {
+  return key == "embeddings.position_ids" || key.rfind("lm_head.", 0) == 0;
+}
+
+bool MPNetModel::is_optional_key(const std::string& key) const { return key.rfind("pooler.", 0) == 0; }
+
+at::Tensor MPNetModel::position_bias(int64_t length, const at::Device& device) {
+  at::Tensor positions = at::arange(length, at::TensorOptions().dtype(at::kLong).device(device));
+  at::Tensor relative = positions.unsqueeze(0) - positions.unsqueeze(1);  // [query, key]: key - query
+  at::Tensor bucket = mpnet_relative_position_bucket(relative, kBucketCount, kMaxDistance);
+  return relative_bias_(bucket).permute({2, 0, 1}).unsqueeze(0);  // [1, H, T, T]
+}
+
+EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers) {
+  const int64_t length = batch.input_ids.size(1);
+  NEG_CHECK(length + kMPNetPaddingIndex < config_.max_position_embeddings, "sequence of ", length,
+            " tokens needs positions up to ", length + kMPNetPaddingIndex, ", beyond MPNet's max_position_embeddings ",
+            config_.max_position_embeddings);
+  at::Tensor x = word_(batch.input_ids) + position_(mpnet_position_ids(batch.input_ids));
+  x = dropout_(embedding_norm_(x));
+  EncoderOutput out;
+  out.hidden_states.push_back(x);
+  const at::Tensor key_mask = make_key_mask(batch.attention_mask);
+  const at::Tensor bias = position_bias(length, x.device());
+  const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
+  for (int64_t i = 0; i < count; ++i) {
+    x = layers_[i]->forward(x, key_mask, bias);
+    out.hidden_states.push_back(x);
+  }
+  out.token_embeddings = x;
+  return out;
+}
+
+}  // namespace negatron::model

@@ -1,0 +1,63 @@
+#pragma once
+// MPNet encoder as Hugging Face's MPNetModel: word + position embeddings (no token types), with
+// position ids counted from past the padding index; one relative-position attention bias, computed
+// from bucketed query-key distances and shared by every layer; post-LayerNorm layers with GELU.
+// Module and parameter names follow the HF state dict ("encoder.layer.0.attention.attn.q.weight").
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+
+#include "model/bert.h"
+#include "model/transformer.h"
+
+namespace negatron::model {
+
+/// MPNet's padding index. HF hard-codes it (not config.pad_token_id): position ids start after it,
+/// and tokens equal to it get its (zero-trained) position.
+constexpr int64_t kMPNetPaddingIndex = 1;
+
+/// Position ids as MPNet computes them from input ids: real tokens count 2, 3, ... and tokens equal
+/// to the padding index keep position 1.
+at::Tensor mpnet_position_ids(const at::Tensor& input_ids);
+
+/// T5-style buckets of relative positions (key minus query) as MPNet uses them: half the buckets for
+/// each direction, exact below num_buckets/4, logarithmic up to max_distance, clamped beyond.
+at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position, int64_t num_buckets = 32,
+                                          int64_t max_distance = 128);
+
+class MPNetLayer : public torch::nn::Module {
+ public:
+  explicit MPNetLayer(const TransformerConfig& config);
+  /// position_bias: [1, H, T, T], added to the attention scores before the key-padding mask.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& position_bias);
+
+ private:
+  std::string act_;
+  std::shared_ptr<SelfAttention> attn_;
+  torch::nn::Linear intermediate_dense_{nullptr}, output_dense_{nullptr};
+  torch::nn::LayerNorm attention_norm_{nullptr}, output_norm_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+};
+
+class MPNetModel : public TransformerEncoder {
+ public:
+  explicit MPNetModel(const TransformerConfig& config);
+  EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0) override;
+  const TransformerConfig& config() const override { return config_; }
+  bool is_ignorable_key(const std::string& key) const override;
+  bool is_optional_key(const std::string& key) const override;
+
+ private:
+  /// The shared attention bias [1, H, T, T] for a sequence of `length` tokens.
+  at::Tensor position_bias(int64_t length, const at::Device& device);
+
+  TransformerConfig config_;
+  torch::nn::Embedding word_{nullptr}, position_{nullptr}, relative_bias_{nullptr};
+  torch::nn::LayerNorm embedding_norm_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  std::vector<std::shared_ptr<MPNetLayer>> layers_;
+  torch::nn::Linear pooler_{nullptr};
+};
+
+}  // namespace negatron::model
