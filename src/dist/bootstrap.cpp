@@ -120,9 +120,9 @@ Runtime bootstrap(const BootstrapOptions& options) {
   const bool use_cuda = without_gpu.empty() && backend != "mpi";
   runtime.device = use_cuda ? at::Device(at::kCUDA, static_cast<at::DeviceIndex>(local_rank)) : at::Device(at::kCPU);
   if (options.collective_timeout_s > 0) runtime.comm = with_watchdog(runtime.comm, options.collective_timeout_s);
-  log::info0("distributed: ", world, " rank(s), backend ", backend, ", device ", runtime.device.str(),
-             options.collective_timeout_s > 0 ? ", collective timeout " + std::to_string(options.collective_timeout_s) + " s"
-                                              : std::string());
+  const std::string timeout =
+      options.collective_timeout_s > 0 ? detail::concat(", collective timeout ", options.collective_timeout_s, " s") : "";
+  log::info0("distributed: ", world, " rank(s), backend ", backend, ", device ", runtime.device.str(), timeout);
   return runtime;
 }
 

@@ -1,9 +1,12 @@
 #include "dist/config_agreement.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "common/check.h"
 
 namespace negatron::dist {
 namespace {
@@ -27,8 +30,9 @@ std::vector<int> ranks_differing_from_rank0(const std::vector<uint64_t>& hashes)
   return ranks;
 }
 
-/// One "key\tvalue\n" line per entry; keys and values must not contain tabs or newlines.
-std::string serialize(const ConfigEntries& entries) {
+/// One "key\tvalue\n" line per entry, sorted by key so entry order does not count as a difference.
+std::string serialize(ConfigEntries entries) {
+  std::sort(entries.begin(), entries.end());
   std::string out;
   for (const auto& [key, value] : entries) {
     NEG_CHECK(key.find_first_of("\t\n") == std::string::npos && value.find_first_of("\t\n") == std::string::npos,
@@ -113,7 +117,9 @@ void check_config_agreement(Communicator& comm, const ConfigEntries& entries) {
   const std::vector<std::string> texts = all_gather_strings(comm, text);
   const ConfigEntries reference = deserialize(texts[0]);
   std::ostringstream message;
-  for (int r : ranks) message << "; rank " << r << " differs from rank 0 in: " << join(differing_keys(reference, deserialize(texts[r])));
+  for (int r : ranks) {
+    message << "; rank " << r << " differs from rank 0 in: " << join(differing_keys(reference, deserialize(texts[r])));
+  }
   NEG_FAIL("config differs between ranks", message.str(), " (seen on rank ", comm.rank(), ")");
 }
 

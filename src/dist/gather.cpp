@@ -20,7 +20,7 @@ class AllGatherFunction : public torch::autograd::Function<AllGatherFunction> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
-    at::Tensor grad = grads[0].contiguous().clone();
+    at::Tensor grad = grads[0].clone(at::MemoryFormat::Contiguous);  // reduced in place below
     comm->all_reduce(grad, ReduceOp::kSum);
     const int64_t offset = ctx->saved_data["offset"].toInt();
     const int64_t rows = ctx->saved_data["rows"].toInt();

@@ -113,9 +113,8 @@ class WatchedCommunicator : public Communicator {
   CollectiveWatchdog::TimeoutHandler abort_handler() {
     Communicator* inner = inner_.get();
     return [inner](const std::string& collective, double elapsed_s) {
-      inner->abort("collective " + collective + " on rank " + std::to_string(inner->rank()) + " ran " +
-                   std::to_string(elapsed_s) + " s, beyond the collective timeout; a peer rank has probably "
-                   "failed or is stuck",
+      inner->abort(detail::concat("collective ", collective, " on rank ", inner->rank(), " ran ", elapsed_s,
+                                  " s, beyond the collective timeout; a peer rank has probably failed or is stuck"),
                    1);
     };
   }

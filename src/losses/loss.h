@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -69,8 +70,19 @@ class Loss {
   /// override this to embed in mini-batches. Callers all-reduce parameter gradients afterwards.
   virtual at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0);
 
+  /// Inputs the loss derives from the batch itself, without gradient, before compute() (GIST's guide
+  /// embeddings). forward() and the wrappers (GradCache, Matryoshka, AdaptiveLayer) call it.
+  virtual void add_side_inputs(model::SentenceEncoder& /*model*/, const ModelBatch& /*batch*/,
+                               EmbeddingBatch& /*embeddings*/) {}
+
   /// Trainable parameters the loss owns (SoftmaxLoss classifier, DAE decoder); saved with the model.
   virtual std::vector<at::Tensor> parameters() { return {}; }
+  /// parameters() with names (SoftmaxLoss: "classifier.weight", ...); the default names them by position.
+  virtual std::vector<std::pair<std::string, at::Tensor>> named_parameters() {
+    std::vector<std::pair<std::string, at::Tensor>> named;
+    for (auto& p : parameters()) named.emplace_back(std::to_string(named.size()), p);
+    return named;
+  }
 
   /// Checks column count and label kind; the error lists the spec's Inputs.
   void validate(const EmbeddingBatch& batch) const;

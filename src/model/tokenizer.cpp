@@ -342,8 +342,11 @@ LoadedTokenizer load_vocab_txt(const std::string& dir, const std::string& vocab_
   if (const json* decoder = JsonFile::find(config, "added_tokens_decoder")) {
     o.added_tokens.clear();
     for (const auto& item : decoder->items()) {
-      AddedToken token = read_added_token(config_file, item.value(), "added_tokens_decoder." + item.key() + ".");
-      token.id = static_cast<int32_t>(std::stol(item.key()));
+      const std::string& id = item.key();
+      NEG_CHECK(!id.empty() && id.size() < 10 && id.find_first_not_of("0123456789") == std::string::npos,
+                config_path, ": added_tokens_decoder key '", id, "' is not a token id");
+      AddedToken token = read_added_token(config_file, item.value(), "added_tokens_decoder." + id + ".");
+      token.id = std::stoi(id);
       o.added_tokens.push_back(std::move(token));
     }
   }

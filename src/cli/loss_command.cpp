@@ -1,0 +1,290 @@
+// negatron loss: evaluate one registered loss and its gradients, for parity tests and debugging.
+//
+// Embedding level (--input in.h5 holding columns/0..k [B, d] float32|float64, optional `labels`
+// (int64 [B], float [B] or float [B, k]) and optional guide/0..k): writes `loss` (float64 scalar) and
+// grad/0..k, the gradients w.r.t. each column, in the input's dtype.
+//
+// Model level (--model DIR, --input batch.jsonl with one {"columns": [texts], "label": ...} per row):
+// tokenizes, runs loss->forward_backward(model, batch, 1.0) with the model in train() mode, and writes
+// `loss`, param/<name> (every model parameter, names as SentenceEncoder::named_parameters(), zeros
+// where no gradient reached it). --no-dropout puts the model in eval() instead; for BERT-family
+// encoders the only train/eval difference is dropout.
+//
+// Both levels also write loss_param/<name> (gradients) and loss_param_value/<name> (values) for the
+// parameters the loss owns (SoftmaxLoss classifier, projections), so a test can give a reference
+// implementation the same initial weights.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <H5Cpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/check.h"
+#include "common/log.h"
+#include "losses/registry.h"
+#include "model/sentence_encoder.h"
+
+namespace negatron::cli {
+namespace {
+
+struct LossArgsCli {
+  std::string name, params = "{}", input, output, model, dtype;
+  bool no_dropout = false;
+  int threads = 0;
+  int repeat = 0;
+};
+
+// ---- HDF5 <-> tensors -------------------------------------------------------------------------
+
+at::Tensor read_tensor(H5::H5File& file, const std::string& path, const std::string& filename) {
+  try {
+    H5::DataSet dataset = file.openDataSet(path);
+    H5::DataSpace space = dataset.getSpace();
+    std::vector<hsize_t> dims(space.getSimpleExtentNdims());
+    if (!dims.empty()) space.getSimpleExtentDims(dims.data());
+    std::vector<int64_t> shape(dims.begin(), dims.end());
+    const H5T_class_t type_class = dataset.getTypeClass();
+    if (type_class == H5T_INTEGER) {
+      at::Tensor out = at::empty(shape, at::kLong);
+      dataset.read(out.data_ptr(), H5::PredType::NATIVE_INT64);
+      return out;
+    }
+    NEG_CHECK(type_class == H5T_FLOAT, filename, ": dataset '", path, "' must be integer or float");
+    const bool is_double = dataset.getFloatType().getSize() == 8;
+    at::Tensor out = at::empty(shape, is_double ? at::kDouble : at::kFloat);
+    dataset.read(out.data_ptr(), is_double ? H5::PredType::NATIVE_DOUBLE : H5::PredType::NATIVE_FLOAT);
+    return out;
+  } catch (const H5::Exception& e) {
+    NEG_FAIL(filename, ": cannot read dataset '", path, "' (", e.getDetailMsg(), ")");
+  }
+}
+
+void write_tensor(H5::H5File& file, const std::string& path, at::Tensor value) {
+  value = value.detach().cpu().contiguous();
+  if (value.scalar_type() != at::kFloat && value.scalar_type() != at::kLong) value = value.to(at::kDouble);
+  std::vector<hsize_t> dims(value.sizes().begin(), value.sizes().end());
+  H5::DataSpace space = dims.empty() ? H5::DataSpace(H5S_SCALAR) : H5::DataSpace(dims.size(), dims.data());
+  H5::LinkCreatPropList links;
+  links.setCreateIntermediateGroup(true);
+  const auto [file_type, mem_type] =
+      value.scalar_type() == at::kFloat ? std::pair{H5::PredType::IEEE_F32LE, H5::PredType::NATIVE_FLOAT}
+      : value.scalar_type() == at::kLong ? std::pair{H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64}
+                                         : std::pair{H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE};
+  H5::DataSet dataset = file.createDataSet(path, file_type, space, H5::DSetCreatPropList::DEFAULT,
+                                           H5::DSetAccPropList::DEFAULT, links);
+  if (value.numel() > 0) dataset.write(value.data_ptr(), mem_type);
+}
+
+std::vector<at::Tensor> read_numbered(H5::H5File& file, const std::string& group, const std::string& filename) {
+  std::vector<at::Tensor> out;
+  if (!file.nameExists(group)) return out;
+  while (file.nameExists(group + "/" + std::to_string(out.size())))
+    out.push_back(read_tensor(file, group + "/" + std::to_string(out.size()), filename));
+  return out;
+}
+
+at::ScalarType parse_dtype(const std::string& dtype, at::ScalarType fallback) {
+  if (dtype.empty()) return fallback;
+  if (dtype == "float32") return at::kFloat;
+  if (dtype == "float64") return at::kDouble;
+  NEG_FAIL("--dtype: expected float32 or float64, got '", dtype, "'");
+}
+
+// ---- model-level input ------------------------------------------------------------------------
+
+/// Labels of a jsonl batch: all rows int -> int64 [B]; numbers -> float32 [B]; lists -> float32 [B, k].
+at::Tensor jsonl_labels(const std::vector<nlohmann::json>& labels, const std::string& filename) {
+  if (labels.empty() || labels.front().is_null()) {
+    for (size_t i = 0; i < labels.size(); ++i)
+      NEG_CHECK(labels[i].is_null(), filename, ": row ", i + 1, " has a label but row 1 has none");
+    return {};
+  }
+  const bool vectors = labels.front().is_array();
+  bool all_int = true;
+  std::vector<double> values;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const auto& label = labels[i];
+    NEG_CHECK(vectors ? label.is_array() && label.size() == labels.front().size() : label.is_number(), filename,
+              ": row ", i + 1, ": 'label' must be ", vectors ? "a list as long as row 1's" : "a number", ", got ",
+              label.dump());
+    for (const auto& v : vectors ? label : nlohmann::json::array({label})) {
+      NEG_CHECK(v.is_number(), filename, ": row ", i + 1, ": 'label' holds a non-number ", v.dump());
+      all_int = all_int && v.is_number_integer();
+      values.push_back(v.get<double>());
+    }
+  }
+  const int64_t rows = static_cast<int64_t>(labels.size());
+  at::Tensor out = at::tensor(values, at::kDouble);
+  if (vectors) return out.view({rows, -1}).to(at::kFloat);
+  return all_int ? out.to(at::kLong) : out.to(at::kFloat);
+}
+
+losses::ModelBatch read_jsonl_batch(const std::string& filename, model::SentenceEncoder& model) {
+  std::ifstream in(filename);
+  NEG_CHECK(in, "cannot open ", filename);
+  losses::ModelBatch batch;
+  std::vector<nlohmann::json> labels;
+  std::string line;
+  for (size_t row = 1; std::getline(in, line); ++row) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      NEG_FAIL(filename, ": line ", row, " is not JSON (", e.what(), ")");
+    }
+    NEG_CHECK(value.is_object() && value.contains("columns") && value["columns"].is_array(), filename, ": line ",
+              row, " needs {\"columns\": [texts...], \"label\": ...}");
+    const auto& columns = value["columns"];
+    if (batch.texts.empty()) batch.texts.resize(columns.size());
+    NEG_CHECK(columns.size() == batch.texts.size() && !columns.empty(), filename, ": line ", row, " has ",
+              columns.size(), " columns, the first row has ", batch.texts.size());
+    for (size_t c = 0; c < columns.size(); ++c) {
+      NEG_CHECK(columns[c].is_string(), filename, ": line ", row, ", column ", c, " is not a string");
+      batch.texts[c].push_back(columns[c].get<std::string>());
+    }
+    labels.push_back(value.value("label", nlohmann::json()));
+  }
+  NEG_CHECK(!batch.texts.empty(), filename, ": no rows");
+  for (const auto& texts : batch.texts) batch.columns.push_back(model.tokenize(texts));
+  batch.labels = jsonl_labels(labels, filename);
+  return batch;
+}
+
+// ---- the two levels -----------------------------------------------------------------------------
+
+void write_loss_parameters(H5::H5File& out, losses::Loss& loss) {
+  for (auto& [name, p] : loss.named_parameters()) {
+    write_tensor(out, "loss_param/" + name, p.grad().defined() ? p.grad() : at::zeros_like(p));
+    write_tensor(out, "loss_param_value/" + name, p);
+  }
+}
+
+/// --repeat N: times N more compute + backward passes (benchmarks); logs the median.
+void time_embedding_level(losses::Loss& loss, losses::EmbeddingBatch batch, int repeat) {
+  std::vector<double> ms;
+  for (int i = 0; i < repeat; ++i) {
+    for (auto& c : batch.columns) c = c.detach().requires_grad_(true);
+    const auto start = std::chrono::steady_clock::now();
+    loss.compute(batch).backward();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  log::info(loss.spec().name, ": forward+backward median ", ms[ms.size() / 2], " ms over ", repeat, " runs");
+}
+
+void run_embedding_level(const LossArgsCli& args, const nlohmann::json& params) {
+  losses::EmbeddingBatch batch;
+  at::ScalarType input_dtype = at::kFloat;
+  {
+    H5::H5File in(args.input, H5F_ACC_RDONLY);
+    batch.columns = read_numbered(in, "columns", args.input);
+    NEG_CHECK(!batch.columns.empty(), args.input, ": no dataset 'columns/0' (expected columns/0..k, [B, d] floats)");
+    input_dtype = batch.columns.front().scalar_type();
+    for (size_t c = 0; c < batch.columns.size(); ++c)
+      NEG_CHECK(batch.columns[c].is_floating_point() && batch.columns[c].dim() == 2, args.input, ": dataset 'columns/",
+                c, "' must be [B, d] float32 or float64");
+    if (in.nameExists("labels")) batch.labels = read_tensor(in, "labels", args.input);
+    batch.guide = read_numbered(in, "guide", args.input);
+  }
+  const at::ScalarType dtype = parse_dtype(args.dtype, input_dtype);
+  for (auto& column : batch.columns) column = column.to(dtype).requires_grad_(true);
+  for (auto& guide : batch.guide) guide = guide.to(dtype);
+  if (batch.labels.defined() && batch.labels.is_floating_point()) batch.labels = batch.labels.to(dtype);
+
+  losses::LossArgs loss_args;
+  loss_args.params = params;
+  auto loss = losses::make_loss(args.name, loss_args);
+  for (auto& p : loss->parameters()) p.set_data(p.detach().to(dtype));
+  at::Tensor value = loss->compute(batch);
+  NEG_CHECK(value.dim() == 0, args.name, ": compute() returned a tensor of rank ", value.dim(), ", not a scalar");
+  value.backward();
+
+  H5::H5File out(args.output, H5F_ACC_TRUNC);
+  write_tensor(out, "loss", value.to(at::kDouble));
+  for (size_t c = 0; c < batch.columns.size(); ++c) {
+    at::Tensor grad = batch.columns[c].grad();
+    write_tensor(out, "grad/" + std::to_string(c),
+                 (grad.defined() ? grad : at::zeros_like(batch.columns[c])).to(input_dtype));
+  }
+  write_loss_parameters(out, *loss);
+  log::info(args.name, ": loss ", value.item<double>(), " on ", batch.columns.size(), " column(s) of ",
+            batch.columns.front().size(0), " rows");
+  if (args.repeat > 0) time_embedding_level(*loss, batch, args.repeat);  // after the outputs are written
+}
+
+void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
+  NEG_CHECK(args.dtype.empty(), "--dtype applies to embedding-level inputs only (not with --model)");
+  auto model = model::SentenceEncoder::load(args.model);
+  if (args.no_dropout) model->eval(); else model->train();
+  losses::ModelBatch batch = read_jsonl_batch(args.input, *model);
+  losses::LossArgs loss_args;
+  loss_args.params = params;
+  loss_args.model = model;
+  auto loss = losses::make_loss(args.name, loss_args);
+  model->zero_grad();
+  at::Tensor value = loss->forward_backward(*model, batch, 1.0);
+
+  H5::H5File out(args.output, H5F_ACC_TRUNC);
+  write_tensor(out, "loss", value.to(at::kDouble));
+  for (const auto& item : model->named_parameters()) {
+    const at::Tensor& grad = item.value().grad();
+    write_tensor(out, "param/" + item.key(), grad.defined() ? grad : at::zeros_like(item.value()));
+  }
+  write_loss_parameters(out, *loss);
+  log::info(args.name, ": loss ", value.item<double>(), " on ", batch.texts.size(), " column(s) of ",
+            batch.texts.front().size(), " rows");
+}
+
+void run_loss(const LossArgsCli& args) {
+  if (args.threads > 0) at::set_num_threads(args.threads);
+  nlohmann::json params;
+  try {
+    params = nlohmann::json::parse(args.params);
+  } catch (const nlohmann::json::exception& e) {
+    NEG_FAIL("--params is not JSON (", e.what(), "): ", args.params);
+  }
+  try {
+    if (args.model.empty()) run_embedding_level(args, params);
+    else run_model_level(args, params);
+  } catch (const H5::Exception& e) {
+    NEG_FAIL("HDF5 error on ", args.input, " / ", args.output, ": ", e.getDetailMsg());
+  }
+}
+
+std::string loss_list() {
+  std::string out = "registered losses:";
+  for (const auto& name : losses::loss_names()) out += "\n  " + name;
+  return out;
+}
+
+}  // namespace
+
+void register_loss_command(CLI::App& app) {
+  auto args = std::make_shared<LossArgsCli>();
+  CLI::App* cmd = app.add_subcommand("loss", "Evaluate a loss and its gradients (embedding or model level)");
+  cmd->footer(loss_list());
+  cmd->add_option("--name", args->name, "loss name (sentence-transformers class name)")->required();
+  cmd->add_option("--params", args->params, "loss parameters as a JSON object")->capture_default_str();
+  cmd->add_option("--input", args->input,
+                  "embedding level: .h5 with columns/0..k, labels, guide/0..k; model level: .jsonl rows "
+                  "{\"columns\": [...], \"label\": ...}")
+      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--output", args->output, ".h5 with loss, grad/i or param/<name>, loss_param/<name>")->required();
+  cmd->add_option("--dtype", args->dtype, "embedding level: compute in float32|float64 (default: input dtype)");
+  cmd->add_option("--model", args->model, "sentence-transformers model folder (model level)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--no-dropout", args->no_dropout, "model level: run the model in eval() mode (dropout off)");
+  cmd->add_option("--threads", args->threads, "intra-op CPU threads (0: torch default)")->capture_default_str();
+  cmd->add_option("--repeat", args->repeat, "embedding level: time this many extra forward+backward passes")
+      ->capture_default_str();
+  cmd->callback([args] { run_loss(*args); });
+}
+
+NEGATRON_COMMAND(register_loss_command);
+
+}  // namespace negatron::cli

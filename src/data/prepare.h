@@ -1,0 +1,62 @@
+#pragma once
+// `negatron prepare` as a library call: a table (JSONL/CSV/TSV/label file) -> a dataset directory
+// of tokenized shards. Rows are checked (malformed, missing key, empty text, invalid UTF-8,
+// non-numeric label); each problem is reported as file:line and either fails the run or skips the
+// row. The dataset is built in "<output>.tmp-<pid>" and renamed into place only when complete.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/manifest.h"
+#include "model/tokenizer.h"
+
+namespace negatron::data {
+
+struct PrepareOptions {
+  std::string input;
+  std::string output;
+  /// Input format ("" = from the extension), header and encoding, as TextTableOptions.
+  std::string format;
+  bool has_header = true;
+  std::string encoding = "utf-8";
+  /// Text columns to keep, by input name ("0", "1", ... without a header), in output order.
+  std::vector<std::string> columns;
+  /// input name -> stored name.
+  std::vector<std::pair<std::string, std::string>> renames;
+  /// "" = no label column. Kind "auto": int64 if every value is an integer, else float32 if every
+  /// value is a number, else int64 through a label map of the sorted distinct strings.
+  std::string label_column;
+  std::string label_type = "auto";
+  /// JSON array of class names: label i is the i-th name (e.g. banking77 categories.json).
+  std::string label_map_file;
+  /// Float labels are multiplied by this (e.g. 0.2 maps STS-B scores 0..5 to 0..1).
+  double label_scale = 1.0;
+  int64_t max_seq_length = 0;  // tokens per text, specials included
+  int64_t shard_rows = 100000;
+  bool keep_text = false;
+  bool skip_bad_rows = false;  // --on-error skip
+  int threads = 0;             // 0 = all cores
+  bool progress = true;
+  nlohmann::json source;       // provenance recorded in the manifest
+};
+
+/// Teacher labels for a block of rows: texts[column][row] -> row-major float labels.
+struct Teacher {
+  LabelKind kind = LabelKind::kFloat32Vector;
+  int64_t dimension = 0;
+  std::string description;  // recorded in the manifest, e.g. "embedding of column 0 by <dir>"
+  std::function<std::vector<float>(const std::vector<std::vector<std::string>>& texts)> label;
+};
+
+struct PrepareResult {
+  int64_t rows = 0, skipped_rows = 0, shards = 0;
+  double seconds = 0;
+};
+
+/// `teacher` (may be null) replaces the label column with teacher labels.
+PrepareResult prepare_dataset(const PrepareOptions& options, const model::Tokenizer& tokenizer,
+                              const Teacher* teacher = nullptr);
+
+}  // namespace negatron::data

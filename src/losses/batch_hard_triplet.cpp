@@ -1,0 +1,26 @@
+#include "losses/batch_hard_triplet.h"
+
+namespace negatron::losses {
+
+HardestDistances batch_hardest_distances(const at::Tensor& distances, const at::Tensor& labels) {
+  const at::Tensor positive_mask = anchor_positive_mask(labels).to(distances.scalar_type());
+  HardestDistances out;
+  out.positive = std::get<0>((positive_mask * distances).max(1, /*keepdim=*/true));
+  // Non-negatives are pushed up by the row maximum so that min() skips them.
+  const at::Tensor negative_mask = anchor_negative_mask(labels).to(distances.scalar_type());
+  const at::Tensor row_max = std::get<0>(distances.max(1, /*keepdim=*/true));
+  out.negative = std::get<0>((distances + row_max * (1.0 - negative_mask)).min(1, /*keepdim=*/true));
+  return out;
+}
+
+at::Tensor batch_hard_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+                                   const BatchTripletOptions& options) {
+  const HardestDistances hardest =
+      batch_hardest_distances(batch_distance_matrix(embeddings, options.distance_metric), labels);
+  at::Tensor losses = hardest.positive - hardest.negative + options.margin;
+  return losses.masked_fill(losses < 0, 0).mean();
+}
+
+NEGATRON_REGISTER_LOSS("BatchHardTripletLoss", batch_triplet_factory("BatchHardTripletLoss", batch_hard_triplet_loss, true));
+
+}  // namespace negatron::losses

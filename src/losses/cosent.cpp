@@ -1,0 +1,104 @@
+#include "losses/cosent.h"
+
+#include "losses/registry.h"
+#include "losses/similarity.h"
+
+namespace negatron::losses {
+namespace {
+
+class CoSENTLoss : public Loss {
+ public:
+  /// `tuples`: AnglELoss's (anchor, positive, negatives...) form with optional labels.
+  CoSENTLoss(std::string name, double scale, PairwiseSimilarity similarity, bool tuples)
+      : scale_(scale), similarity_(similarity), tuples_(tuples) {
+    spec_ = {std::move(name), 2, tuples ? -1 : 2, LabelKind::kFloat,
+             tuples ? "(sentence_A, sentence_B) pairs | float similarity score; or (anchor, positive, negative_1, "
+                      "...) | none"
+                    : "(sentence_A, sentence_B) pairs | float similarity score"};
+  }
+  const LossSpec& spec() const override { return spec_; }
+
+  at::Tensor compute(const EmbeddingBatch& batch) override {
+    if (tuples_ && batch.columns.size() > 2 && !batch.labels.defined()) {
+      EmbeddingBatch labelled = batch;
+      labelled.labels = at::ones({batch.columns[0].size(0)}, batch.columns[0].options().dtype(at::kFloat));
+      return compute(labelled);
+    }
+    validate(batch);
+    if (batch.columns.size() == 2) return cosent_loss(batch.columns[0], batch.columns[1], batch.labels, scale_, similarity_);
+    // (anchor, candidate_k) pairs, k = 1..n: the positive keeps the row's label, negatives get 1 - label.
+    const int64_t negatives = static_cast<int64_t>(batch.columns.size()) - 2;
+    const at::Tensor anchors = batch.columns[0].repeat({negatives + 1, 1});
+    const at::Tensor candidates = at::cat(at::TensorList(batch.columns).slice(1), 0);
+    const at::Tensor labels = at::cat({batch.labels, (1 - batch.labels).repeat({negatives})}, 0);
+    return cosent_loss(anchors, candidates, labels, scale_, similarity_);
+  }
+
+  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+    if (!tuples_ || batch.columns.size() <= 2 || batch.labels.defined()) return Loss::forward(model, batch);
+    ModelBatch labelled = batch;
+    labelled.labels = at::ones({batch.columns[0].input_ids.size(0)}, at::kFloat);
+    return Loss::forward(model, labelled);
+  }
+
+ private:
+  LossSpec spec_;
+  double scale_;
+  PairwiseSimilarity similarity_;
+  bool tuples_;
+};
+
+PairwiseSimilarity cosent_similarity(const std::string& name) {
+  if (name == "pairwise_angle_sim" || name == "angle") return pairwise_angle_sim;
+  return pairwise_similarity_by_name(name, "CoSENTLoss: parameter 'similarity_fct' (or pairwise_angle_sim)");
+}
+
+std::unique_ptr<Loss> make_cosent(const LossArgs& args) {
+  ParamReader params("CoSENTLoss", args.params);
+  const double scale = params.get<double>("scale", 20.0);
+  const PairwiseSimilarity similarity = cosent_similarity(params.get<std::string>("similarity_fct", "pairwise_cos_sim"));
+  params.finish();
+  return std::make_unique<CoSENTLoss>("CoSENTLoss", scale, similarity, false);
+}
+
+std::unique_ptr<Loss> make_angle(const LossArgs& args) {
+  ParamReader params("AnglELoss", args.params);
+  const double scale = params.get<double>("scale", 20.0);
+  params.finish();
+  return std::make_unique<CoSENTLoss>("AnglELoss", scale, pairwise_angle_sim, true);
+}
+
+}  // namespace
+
+at::Tensor pairwise_angle_sim(const at::Tensor& x_in, const at::Tensor& y_in) {
+  at::Tensor x = x_in, y = y_in;
+  if (x.size(1) % 2 != 0) {  // odd width: pad one zero so the halves are the same size
+    x = at::constant_pad_nd(x, {0, 1}, 0);
+    y = at::constant_pad_nd(y, {0, 1}, 0);
+  }
+  const auto xs = x.chunk(2, 1), ys = y.chunk(2, 1);
+  const at::Tensor &a = xs[0], &b = xs[1], &c = ys[0], &d = ys[1];
+  const at::Tensor z = (c.pow(2) + d.pow(2)).sum(1, true);
+  at::Tensor re = (a * c + b * d) / z;
+  at::Tensor im = (b * c - a * d) / z;
+  const at::Tensor dz = (a.pow(2) + b.pow(2)).sum(1, true).pow(0.5);
+  const at::Tensor dw = (c.pow(2) + d.pow(2)).sum(1, true).pow(0.5);
+  re = re / (dz / dw);
+  im = im / (dz / dw);
+  return at::cat({re, im}, 1).sum(1).abs();
+}
+
+at::Tensor cosent_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels, double scale,
+                       PairwiseSimilarity similarity) {
+  at::Tensor scores = similarity(a, b) * scale;
+  scores = scores.unsqueeze(1) - scores.unsqueeze(0);  // [i, j] = s_i - s_j
+  const at::Tensor ordered = (labels.unsqueeze(1) < labels.unsqueeze(0)).to(at::kFloat);
+  scores = scores - (1 - ordered) * 1e12;  // unordered pairs drop out of the logsumexp
+  scores = at::cat({at::zeros({1}, scores.options()), scores.reshape(-1)}, 0);
+  return at::logsumexp(scores, {0});
+}
+
+NEGATRON_REGISTER_LOSS("CoSENTLoss", make_cosent);
+NEGATRON_REGISTER_LOSS("AnglELoss", make_angle);
+
+}  // namespace negatron::losses

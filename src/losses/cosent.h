@@ -1,0 +1,25 @@
+#pragma once
+// CoSENTLoss: a ranking loss on pair scores. With s_i = scale * sim(a_i, b_i), every two pairs with
+// label_i < label_j add a term: loss = log(1 + sum over (i, j) with label_i < label_j of exp(s_i - s_j)).
+// Requirements: pairs with float similarity labels (only their order matters).
+// Inputs: (sentence_A, sentence_B) pairs | float similarity score.
+// Params: scale (20), similarity_fct ("pairwise_cos_sim"; also "pairwise_dot_score", ...,
+//   "pairwise_angle_sim").
+// AnglELoss (registered from this file) is CoSENT with similarity_fct = pairwise_angle_sim; it also
+// takes (anchor, positive, negative_1, ...) without labels: rows become (anchor, positive) = 1 and
+// (anchor, negative_k) = 0 pairs, as ST 6 does. Params: scale (20).
+// Relations: a drop-in for CosineSimilarityLoss with usually better results.
+// Reference: Su 2022 (CoSENT), Li & Li 2023 (AnglE, arXiv:2309.12871);
+//   sentence_transformers/sentence_transformer/losses/{cosent,angle}.py (ST 6.0.1).
+#include <ATen/ATen.h>
+
+namespace negatron::losses {
+
+/// |sum(re, im)| of the complex division of x by y in polar-normalized form (ST util.pairwise_angle_sim).
+at::Tensor pairwise_angle_sim(const at::Tensor& x, const at::Tensor& y);
+
+using PairwiseSimilarity = at::Tensor (*)(const at::Tensor&, const at::Tensor&);
+at::Tensor cosent_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels, double scale,
+                       PairwiseSimilarity similarity);
+
+}  // namespace negatron::losses

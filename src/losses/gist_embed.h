@@ -1,0 +1,62 @@
+#pragma once
+// GISTEmbedLoss: MultipleNegativesRanking-style cross-entropy whose in-batch negatives are filtered
+// by a frozen guide model: a candidate the guide scores above the anchor's guided positive
+// similarity (minus a margin) is treated as a false negative and masked out.
+// Requirements: (anchor, positive) pairs or (anchor, positive, negative) triplets; a guide model.
+// Inputs: columns anchor | positive | negative?; labels: none. EmbeddingBatch.guide holds the guide's
+//   embeddings of the same columns (embedding level); at model level the loss computes them.
+// Scores: [anchor-positive | anchor-anchor? | positive-positive? | anchor-negative?] / temperature,
+//   cosine similarity, target = own positive (never masked).
+// Model level: params "guide": <model dir>, loaded once, frozen, eval mode. Texts are re-tokenized
+//   with the guide's tokenizer (ModelBatch.texts) when its fingerprint differs from the model's or
+//   its max_seq_length is shorter, as ST re-tokenizes; otherwise the token batch is reused.
+// Distributed: anchors local; positives/negatives all_gather_with_grad, guide embeddings gathered
+//   without grad, same layout; labels offset + i. Anchor-anchor scores are local (as in ST).
+// Reference: Solatorio 2024 (GISTEmbed); sentence_transformers/.../losses/gist_embed.py (ST 6.0.1).
+#include <memory>
+#include <string>
+
+#include "losses/loss.h"
+
+namespace negatron::losses {
+
+struct GistEmbedOptions {
+  /// Divides the cosine scores. Must be > 0.
+  double temperature = 0.01;
+  /// "absolute": mask guided_sim > pos - margin; "relative": mask guided_sim > pos - |pos| * margin.
+  std::string margin_strategy = "absolute";
+  double margin = 0.0;
+  /// Add anchor-anchor scores (local anchors).
+  bool contrast_anchors = true;
+  /// Add positive-positive scores (local positives against all positives).
+  bool contrast_positives = true;
+
+  void validate() const;
+};
+
+struct GistInputs {
+  at::Tensor anchors, anchor_guide;                  // [B, d], [B, g] local
+  at::Tensor positives, positive_guide;              // [N, d], [N, g] global
+  at::Tensor negatives, negative_guide;              // [N, d], [N, g] global, or undefined
+  int64_t offset = 0;
+};
+
+/// Mean cross-entropy over the local anchors. Pure function of tensors.
+at::Tensor gist_embed_loss(const GistInputs& in, const GistEmbedOptions& options);
+
+class GistEmbedLoss : public Loss {
+ public:
+  GistEmbedLoss(GistEmbedOptions options, LossContext context, std::shared_ptr<model::SentenceEncoder> guide);
+  const LossSpec& spec() const override { return spec_; }
+  at::Tensor compute(const EmbeddingBatch& batch) override;
+  /// Guide embeddings of every column (no grad), see the header.
+  void add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch, EmbeddingBatch& embeddings) override;
+
+ private:
+  GistEmbedOptions options_;
+  LossContext context_;
+  std::shared_ptr<model::SentenceEncoder> guide_;
+  LossSpec spec_;
+};
+
+}  // namespace negatron::losses

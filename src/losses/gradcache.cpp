@@ -1,0 +1,183 @@
+#include "losses/gradcache.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+
+#include <mutex>
+
+#include "common/check.h"
+#include "losses/registry.h"
+
+namespace negatron::losses {
+
+void GradCacheOptions::validate() const {
+  NEG_CHECK(mini_batch_size > 0, "mini_batch_size must be > 0, got ", mini_batch_size);
+  NEG_CHECK(mini_batch_num_tokens >= 0, "mini_batch_num_tokens must be a positive integer or null, got ",
+            mini_batch_num_tokens);
+}
+
+std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBatch& batch,
+                                                           const GradCacheOptions& options) {
+  const int64_t rows = batch.input_ids.size(0);
+  std::vector<std::pair<int64_t, int64_t>> ranges;
+  if (options.mini_batch_num_tokens <= 0) {
+    for (int64_t b = 0; b < rows; b += options.mini_batch_size)
+      ranges.emplace_back(b, std::min(b + options.mini_batch_size, rows));
+    return ranges;
+  }
+  const at::Tensor lengths = batch.attention_mask.sum(1).to(at::kCPU, at::kLong).contiguous();
+  const int64_t* len = lengths.data_ptr<int64_t>();
+  for (int64_t b = 0; b < rows;) {
+    int64_t e = b, tokens = 0;
+    while (e < rows && (e == b || tokens + len[e] <= options.mini_batch_num_tokens)) tokens += len[e++];
+    ranges.emplace_back(b, e);
+    b = e;
+  }
+  return ranges;
+}
+
+model::TokenBatch slice_rows(const model::TokenBatch& batch, int64_t begin, int64_t end) {
+  const at::Tensor mask = batch.attention_mask.narrow(0, begin, end - begin);
+  const at::Tensor active = mask.ne(0).any(0).nonzero();
+  int64_t width = mask.size(1);
+  if (active.numel() > 0) width = active.max().item<int64_t>() + 1;
+  auto cut = [&](const at::Tensor& t) {
+    return t.defined() ? t.narrow(0, begin, end - begin).narrow(1, 0, width) : t;
+  };
+  return {cut(batch.input_ids), cut(batch.attention_mask), cut(batch.token_type_ids)};
+}
+
+RngState capture_rng(const at::Device& device) {
+  RngState state;
+  at::Generator cpu = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    state.cpu = cpu.get_state();
+  }
+  if (!device.is_cpu()) {
+    at::Generator gen = at::globalContext().defaultGenerator(device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state.device_state = gen.get_state();
+    state.device = device;
+  }
+  return state;
+}
+
+void restore_rng(const RngState& state) {
+  at::Generator cpu = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    cpu.set_state(state.cpu);
+  }
+  if (state.device) {
+    at::Generator gen = at::globalContext().defaultGenerator(*state.device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state.device_state);
+  }
+}
+
+GradCacheLoss::GradCacheLoss(std::unique_ptr<Loss> inner, GradCacheOptions options, std::string name)
+    : inner_(std::move(inner)), options_(options) {
+  NEG_CHECK(inner_ != nullptr, name, ": no loss to wrap");
+  options_.validate();
+  spec_ = inner_->spec();
+  spec_.name = std::move(name);
+}
+
+std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::SentenceEncoder& model,
+                                                                  const ModelBatch& batch,
+                                                                  std::vector<std::vector<RngState>>* states) {
+  std::vector<std::vector<at::Tensor>> reps(batch.columns.size());
+  if (states) states->assign(batch.columns.size(), {});
+  at::NoGradGuard no_grad;
+  for (size_t c = 0; c < batch.columns.size(); ++c) {
+    const model::TokenBatch& column = batch.columns[c];
+    for (const auto& [begin, end] : mini_batch_ranges(column, options_)) {
+      if (states) (*states)[c].push_back(capture_rng(column.input_ids.device()));
+      reps[c].push_back(embed(model, slice_rows(column, begin, end)));
+    }
+  }
+  return reps;
+}
+
+at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+  validate(batch);
+  std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, nullptr);
+  at::NoGradGuard no_grad;
+  EmbeddingBatch embeddings;
+  for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0));
+  embeddings.labels = batch.labels;
+  inner_->add_side_inputs(model, batch, embeddings);
+  return inner_->compute(embeddings);
+}
+
+at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale) {
+  validate(batch);
+  // (1) Embed without grad, one RNG snapshot per mini-batch.
+  std::vector<std::vector<RngState>> states;
+  std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, &states);
+  const RngState after_first_pass = capture_rng(batch.columns.front().input_ids.device());
+
+  // (2) The wrapped loss on detached embeddings; their gradients become the cache.
+  EmbeddingBatch embeddings;
+  for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0).detach().requires_grad_(true));
+  reps.clear();
+  embeddings.labels = batch.labels;
+  inner_->add_side_inputs(model, batch, embeddings);
+  at::Tensor loss = inner_->compute(embeddings);
+  (loss * scale).backward();
+  std::vector<at::Tensor> cache;
+  for (size_t c = 0; c < embeddings.columns.size(); ++c) {
+    at::Tensor grad = embeddings.columns[c].grad();
+    NEG_CHECK(grad.defined(), spec_.name, ": the loss did not use input column ", c,
+              " (its embeddings got no gradient); remove the column from the dataset");
+    cache.push_back(grad);
+  }
+  embeddings = {};
+
+  // (3) Re-embed with grad, replaying each mini-batch's RNG state, and chain the cached gradients.
+  for (size_t c = 0; c < batch.columns.size(); ++c) {
+    const model::TokenBatch& column = batch.columns[c];
+    const auto ranges = mini_batch_ranges(column, options_);
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      const auto [begin, end] = ranges[i];
+      restore_rng(states[c][i]);
+      at::Tensor rep = embed(model, slice_rows(column, begin, end));
+      if (rep.requires_grad()) rep.backward(cache[c].narrow(0, begin, end - begin).to(rep.scalar_type()));
+    }
+  }
+  restore_rng(after_first_pass);
+  return loss.detach();
+}
+
+namespace {
+
+// Cached form of a registered loss: the plain loss built from the remaining parameters.
+LossFactory cached(const std::string& name, const std::string& plain) {
+  return [name, plain](const LossArgs& args) -> std::unique_ptr<Loss> {
+    ParamReader params(name, args.params);
+    GradCacheOptions options;
+    options.mini_batch_size = params.get<int64_t>("mini_batch_size", options.mini_batch_size);
+    const nlohmann::json tokens = params.get_json("mini_batch_num_tokens", nullptr);
+    NEG_CHECK(tokens.is_null() || tokens.is_number_integer(), name,
+              ": parameter 'mini_batch_num_tokens' must be null or an integer, got ", tokens.dump());
+    NEG_CHECK(tokens.is_null() || tokens.get<int64_t>() > 0, name,
+              ": mini_batch_num_tokens must be a positive integer or null, got ", tokens.dump());
+    options.mini_batch_num_tokens = tokens.is_null() ? 0 : tokens.get<int64_t>();
+    params.get<bool>("show_progress_bar", false);  // accepted for ST compatibility, ignored
+    LossArgs inner_args = args;
+    inner_args.params = args.params.is_null() ? nlohmann::json::object() : args.params;
+    for (const char* key : {"mini_batch_size", "mini_batch_num_tokens", "show_progress_bar"})
+      inner_args.params.erase(key);
+    return std::make_unique<GradCacheLoss>(make_loss(plain, inner_args), options, name);
+  };
+}
+
+NEGATRON_REGISTER_LOSS("CachedMultipleNegativesRankingLoss",
+                       cached("CachedMultipleNegativesRankingLoss", "MultipleNegativesRankingLoss"));
+NEGATRON_REGISTER_LOSS("CachedMultipleNegativesSymmetricRankingLoss",
+                       cached("CachedMultipleNegativesSymmetricRankingLoss", "MultipleNegativesSymmetricRankingLoss"));
+NEGATRON_REGISTER_LOSS("CachedGISTEmbedLoss", cached("CachedGISTEmbedLoss", "GISTEmbedLoss"));
+
+}  // namespace
+}  // namespace negatron::losses

@@ -1,0 +1,80 @@
+#pragma once
+// GradCache: the one mechanism behind every cached loss (Gao et al. 2021). It wraps any loss and
+// bounds activation memory by the mini-batch, not the batch:
+//   (1) embed each column in mini-batches without grad, saving the RNG state before each one;
+//   (2) compute the wrapped loss on the detached, concatenated embeddings and backward
+//       loss * scale to get d(loss * scale) / d(embedding) (the cache);
+//   (3) re-embed each mini-batch with grad, replaying its RNG state so dropout masks match, and
+//       backward(embedding, cached gradient).
+// Loss and gradients equal the wrapped loss's (same dropout masks per mini-batch). Parameter
+// gradients accumulate over mini-batches; the caller all-reduces them afterwards, once.
+// Registered: CachedMultipleNegativesRankingLoss, CachedMultipleNegativesSymmetricRankingLoss,
+// CachedGISTEmbedLoss = GradCache around the plain loss of the same parameters, plus
+// mini_batch_size (32), mini_batch_num_tokens (null), show_progress_bar (ignored).
+// Distributed: the wrapped loss gathers in step (2); its gather backward hands each rank the
+// gradient of its own rows, so step (3) is local.
+// Reference: sentence_transformers/base/losses/gradcache.py (ST 6.0.1), which keeps one
+// RandContext per mini-batch and trims trailing padding columns of each mini-batch (so do we).
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "losses/loss.h"
+
+namespace negatron::losses {
+
+struct GradCacheOptions {
+  /// Rows per mini-batch (> 0).
+  int64_t mini_batch_size = 32;
+  /// If > 0, mini-batches are cut by token count instead (each holds at least one row).
+  int64_t mini_batch_num_tokens = 0;
+  void validate() const;
+};
+
+/// Row ranges [begin, end) of the mini-batches of one column.
+std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBatch& batch,
+                                                           const GradCacheOptions& options);
+/// Rows [begin, end) of a token batch, without trailing all-padding columns.
+model::TokenBatch slice_rows(const model::TokenBatch& batch, int64_t begin, int64_t end);
+
+/// The default generators' states (CPU, and the device's when it is not the CPU).
+struct RngState {
+  at::Tensor cpu;
+  at::Tensor device_state;
+  std::optional<at::Device> device;
+};
+RngState capture_rng(const at::Device& device);
+void restore_rng(const RngState& state);
+
+class GradCacheLoss : public Loss {
+ public:
+  GradCacheLoss(std::unique_ptr<Loss> inner, GradCacheOptions options, std::string name);
+  const LossSpec& spec() const override { return spec_; }
+  /// Embedding level: the wrapped loss, unchanged.
+  at::Tensor compute(const EmbeddingBatch& batch) override { return inner_->compute(batch); }
+  /// Evaluation: embeds in mini-batches without grad; the result has no graph to the parameters
+  /// (train with forward_backward).
+  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
+  at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0) override;
+  void add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch, EmbeddingBatch& embeddings) override {
+    inner_->add_side_inputs(model, batch, embeddings);
+  }
+  std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
+
+  const GradCacheOptions& options() const { return options_; }
+  Loss& inner() { return *inner_; }
+  /// For wrappers that must sit inside the cache (MatryoshkaLoss around a cached loss becomes
+  /// GradCache(Matryoshka(plain))).
+  std::unique_ptr<Loss> release_inner() { return std::move(inner_); }
+
+ private:
+  std::vector<std::vector<at::Tensor>> embed_no_grad(model::SentenceEncoder& model, const ModelBatch& batch,
+                                                     std::vector<std::vector<RngState>>* states);
+
+  std::unique_ptr<Loss> inner_;
+  GradCacheOptions options_;
+  LossSpec spec_;
+};
+
+}  // namespace negatron::losses

@@ -1,0 +1,340 @@
+#include "train/config_io.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "common/check.h"
+
+namespace negatron::train {
+namespace {
+
+using Json = nlohmann::json;
+
+// ---- YAML <-> JSON -------------------------------------------------------------------------
+
+Json scalar_to_json(const YAML::Node& node) {
+  if (node.Tag() == "!" || node.Style() == YAML::EmitterStyle::Flow) return node.as<std::string>();
+  const std::string text = node.as<std::string>();
+  if (text == "true" || text == "True") return true;
+  if (text == "false" || text == "False") return false;
+  if (text == "null" || text == "~") return nullptr;
+  static const std::regex integer("[-+]?[0-9]+");
+  static const std::regex real("[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?");
+  if (std::regex_match(text, integer)) return std::stoll(text);
+  if (std::regex_match(text, real)) return std::stod(text);
+  return text;
+}
+
+Json yaml_to_json(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Scalar: return node.Tag() == "!" ? Json(node.as<std::string>()) : scalar_to_json(node);
+    case YAML::NodeType::Sequence: {
+      Json out = Json::array();
+      for (const auto& item : node) out.push_back(yaml_to_json(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      Json out = Json::object();
+      for (const auto& item : node) out[item.first.as<std::string>()] = yaml_to_json(item.second);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+void emit_json(YAML::Emitter& out, const Json& value) {
+  if (value.is_object()) {
+    out << YAML::BeginMap;
+    for (const auto& item : value.items()) {
+      out << YAML::Key << item.key() << YAML::Value;
+      emit_json(out, item.value());
+    }
+    out << YAML::EndMap;
+  } else if (value.is_array()) {
+    out << YAML::BeginSeq;
+    for (const auto& item : value) emit_json(out, item);
+    out << YAML::EndSeq;
+  } else if (value.is_string()) {
+    out << YAML::DoubleQuoted << value.get<std::string>();
+  } else if (value.is_null()) {
+    out << YAML::Null;
+  } else {
+    out << value.dump();
+  }
+}
+
+// ---- key suggestions --------------------------------------------------------------------------
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string nearest(const std::string& key, const std::vector<std::string>& known) {
+  std::string best;
+  size_t best_distance = SIZE_MAX;
+  for (const auto& k : known) {
+    size_t d = edit_distance(key, k);
+    if (k.find(key) != std::string::npos || key.find(k) != std::string::npos) d = std::min<size_t>(d, 2);
+    if (d < best_distance) best_distance = d, best = k;
+  }
+  return best;
+}
+
+std::string join_path(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+// ---- JSON -> options (visitor) --------------------------------------------------------------
+
+template <class T, class = void> struct HasVisit : std::false_type {};
+template <class T> struct HasVisit<T, std::void_t<decltype(std::declval<T&>().template visit<int>(std::declval<int&>()))>>
+    : std::true_type {};
+
+class Reader;
+template <class T> void read_value(const Json& json, const std::string& path, T& value);
+
+class Reader {
+ public:
+  Reader(const Json& json, std::string path) : json_(json), path_(std::move(path)) {
+    NEG_CHECK(json_.is_object() || json_.is_null(), "config key '", path_, "' must be a map, got ", json_.dump());
+  }
+  template <class T>
+  void operator()(const char* key, T& value, const char*) {
+    known_.emplace_back(key);
+    if (json_.is_object() && json_.contains(key)) read_value(json_.at(key), join_path(path_, key), value);
+  }
+  void finish() const {
+    if (!json_.is_object()) return;
+    for (const auto& item : json_.items()) {
+      if (std::find(known_.begin(), known_.end(), item.key()) != known_.end()) continue;
+      NEG_FAIL("unknown config key '", join_path(path_, item.key()), "' (did you mean '",
+               join_path(path_, nearest(item.key(), known_)), "'?)");
+    }
+  }
+
+ private:
+  const Json& json_;
+  std::string path_;
+  std::vector<std::string> known_;
+};
+
+template <class T>
+void read_value(const Json& json, const std::string& path, T& value) {
+  if constexpr (HasVisit<T>::value) {
+    Reader reader(json, path);
+    value.visit(reader);
+    reader.finish();
+  } else if constexpr (std::is_same_v<T, Json>) {
+    value = json;
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    value.clear();
+    if (json.is_string()) {  // "a,b,c" from a command-line override
+      std::stringstream parts(json.get<std::string>());
+      for (std::string part; std::getline(parts, part, ',');) value.push_back(part);
+      return;
+    }
+    NEG_CHECK(json.is_array(), "config key '", path, "' must be a list, got ", json.dump());
+    for (const auto& item : json) value.push_back(item.is_string() ? item.get<std::string>() : item.dump());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    NEG_CHECK(!json.is_object() && !json.is_array(), "config key '", path, "' must be a string, got ", json.dump());
+    value = json.is_string() ? json.get<std::string>() : json.dump();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    NEG_CHECK(json.is_boolean(), "config key '", path, "' must be true or false, got ", json.dump());
+    value = json.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    NEG_CHECK(json.is_number_integer(), "config key '", path, "' must be an integer, got ", json.dump());
+    value = json.get<T>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    NEG_CHECK(json.is_number(), "config key '", path, "' must be a number, got ", json.dump());
+    value = json.get<T>();
+  } else {  // std::vector<struct>
+    NEG_CHECK(json.is_array(), "config key '", path, "' must be a list, got ", json.dump());
+    value.clear();
+    for (size_t i = 0; i < json.size(); ++i) {
+      value.emplace_back();
+      read_value(json[i], path + "." + std::to_string(i), value.back());
+    }
+  }
+}
+
+// ---- options -> JSON ----------------------------------------------------------------------------
+
+template <class T> Json to_json(const T& value);
+
+struct Writer {
+  Json out = Json::object();
+  template <class T>
+  void operator()(const char* key, T& value, const char*) { out[key] = to_json(value); }
+};
+
+template <class T>
+Json to_json(const T& value) {
+  if constexpr (HasVisit<T>::value) {
+    Writer writer;
+    const_cast<T&>(value).visit(writer);
+    return writer.out;
+  } else if constexpr (std::is_same_v<T, Json> || std::is_arithmetic_v<T> || std::is_same_v<T, std::string> ||
+                       std::is_same_v<T, std::vector<std::string>>) {
+    return Json(value);
+  } else {
+    Json out = Json::array();
+    for (const auto& item : value) out.push_back(to_json(item));
+    return out;
+  }
+}
+
+// ---- overrides and environment ------------------------------------------------------------------
+
+void apply_override(Json& root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  NEG_CHECK(eq != std::string::npos && eq > 0, "--set expects key.path=value, got '", assignment, "'");
+  const std::string path = assignment.substr(0, eq);
+  Json value = yaml_to_json(YAML::Load(assignment.substr(eq + 1)));
+  Json* node = &root;
+  std::stringstream parts(path);
+  std::vector<std::string> keys;
+  for (std::string key; std::getline(parts, key, '.');) keys.push_back(key);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& key = keys[i];
+    const bool last = i + 1 == keys.size();
+    if (node->is_array()) {
+      NEG_CHECK(!key.empty() && std::all_of(key.begin(), key.end(), ::isdigit), "--set ", path, ": '", key,
+                "' must be a list index");
+      const size_t index = std::stoul(key);
+      NEG_CHECK(index < node->size(), "--set ", path, ": index ", index, " out of range (list has ", node->size(),
+                " items)");
+      node = &(*node)[index];
+    } else {
+      if (node->is_null()) *node = Json::object();
+      node = &(*node)[key];
+    }
+    if (last) *node = value;
+  }
+}
+
+void expand_environment(Json& value) {
+  if (value.is_string()) {
+    static const std::regex var("\\$\\{([A-Za-z_][A-Za-z0-9_]*)\\}");
+    std::string text = value.get<std::string>(), out;
+    std::smatch match;
+    while (std::regex_search(text, match, var)) {
+      const char* env = std::getenv(match[1].str().c_str());
+      NEG_CHECK(env, "config uses ${", match[1].str(), "} but the environment variable is not set");
+      out += match.prefix().str() + env;
+      text = match.suffix().str();
+    }
+    value = out + text;
+  } else if (value.is_structured()) {
+    for (auto& item : value) expand_environment(item);
+  }
+}
+
+void flatten(const Json& value, const std::string& prefix, std::vector<std::string>& out) {
+  if (value.is_object() && !value.empty()) {
+    for (const auto& item : value.items()) flatten(item.value(), join_path(prefix, item.key()), out);
+  } else if (value.is_array() && !value.empty()) {
+    for (size_t i = 0; i < value.size(); ++i) flatten(value[i], join_path(prefix, std::to_string(i)), out);
+  } else {
+    out.push_back(prefix + "=" + value.dump());
+  }
+}
+
+template <class... Choices>
+void check_choice(const std::string& key, const std::string& value, Choices... choices) {
+  const bool ok = ((value == choices) || ...);
+  std::string valid;
+  ((valid += (valid.empty() ? "" : ", ") + std::string(choices)), ...);
+  NEG_CHECK(ok, "config key '", key, "' = '", value, "' is not one of: ", valid);
+}
+
+}  // namespace
+
+void validate_config(const TrainConfig& c) {
+  const auto& t = c.training;
+  NEG_CHECK(!c.model.path.empty(), "config key 'model.path' is required");
+  NEG_CHECK(!c.datasets.empty(), "config key 'datasets' needs at least one dataset");
+  for (size_t i = 0; i < c.datasets.size(); ++i) {
+    const auto& d = c.datasets[i];
+    NEG_CHECK(!d.path.empty(), "config key 'datasets.", i, ".path' is required");
+    NEG_CHECK(d.loss.is_object() && d.loss.contains("name"), "config key 'datasets.", i,
+              ".loss' must be a map with a 'name'");
+    NEG_CHECK(d.weight > 0, "config key 'datasets.", i, ".weight' must be > 0");
+  }
+  NEG_CHECK(t.per_device_train_batch_size > 0, "config key 'training.per_device_train_batch_size' must be > 0");
+  NEG_CHECK(t.learning_rate >= 0, "config key 'training.learning_rate' must be >= 0");
+  NEG_CHECK(t.warmup_ratio >= 0 && t.warmup_ratio <= 1, "config key 'training.warmup_ratio' must be in [0, 1]");
+  NEG_CHECK(t.max_steps > 0 || t.num_train_epochs > 0, "set 'training.max_steps' or 'training.num_train_epochs'");
+  check_choice("training.lr_scheduler_type", t.lr_scheduler_type, "linear", "cosine", "constant", "constant_with_warmup");
+  check_choice("training.batch_sampler", t.batch_sampler, "batch_sampler", "no_duplicates", "group_by_label");
+  check_choice("training.multi_dataset_batch_sampler", t.multi_dataset_batch_sampler, "proportional", "round_robin");
+  check_choice("training.nan_policy", t.nan_policy, "abort", "skip");
+  check_choice("distributed.backend", c.distributed.backend, "auto", "mpi", "nccl", "local");
+  check_choice("device", c.device, "auto", "cpu", "cuda");
+  for (size_t i = 0; i < c.evaluators.size(); ++i) {
+    check_choice("evaluators." + std::to_string(i) + ".type", c.evaluators[i].type, "EmbeddingSimilarityEvaluator",
+                 "TripletEvaluator", "BinaryClassificationEvaluator");
+    NEG_CHECK(!c.evaluators[i].path.empty(), "config key 'evaluators.", i, ".path' is required");
+  }
+}
+
+TrainConfig parse_config(const std::string& yaml_text, const std::string& origin,
+                         const std::vector<std::string>& overrides) {
+  Json root;
+  try {
+    root = yaml_to_json(YAML::Load(yaml_text));
+  } catch (const YAML::Exception& e) {
+    NEG_FAIL(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg);
+  }
+  if (root.is_null()) root = Json::object();
+  for (const auto& assignment : overrides) apply_override(root, assignment);
+  expand_environment(root);
+  TrainConfig config;
+  try {
+    read_value(root, "", config);
+    validate_config(config);
+  } catch (const Error& e) {
+    NEG_FAIL(origin, ": ", e.what());
+  }
+  return config;
+}
+
+TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  NEG_CHECK(in, "cannot open config ", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+std::string dump_config(const TrainConfig& config) {
+  YAML::Emitter out;
+  emit_json(out, to_json(config));
+  return std::string(out.c_str()) + "\n";
+}
+
+std::vector<std::string> flatten_config(const TrainConfig& config) {
+  std::vector<std::string> lines;
+  flatten(to_json(config), "", lines);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+}  // namespace negatron::train
