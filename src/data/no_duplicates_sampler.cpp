@@ -40,7 +40,7 @@ std::vector<int64_t> BatchSampler::no_duplicates_batch(int64_t epoch, int64_t st
   const int64_t size = options_.batch_size_global, width = source_.hash_width, rows = source_.rows;
   // Reads `count` rows of the permutation from `position` and offers them to the batch.
   auto offer = [&](BatchBuilder& batch, int64_t& position, bool defer) {
-    const int64_t count = std::min(size, rows - position);
+    const int64_t count = std::min(size - static_cast<int64_t>(batch.rows().size()), rows - position);
     std::vector<int64_t> candidates(count);
     for (int64_t i = 0; i < count; ++i) candidates[i] = plan->permutation(position + i);
     position += count;

@@ -8,6 +8,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/progress.h"
+#include "data/directory.h"
 #include "data/hashing.h"
 #include "data/prepare_labels.h"
 #include "data/row_checks.h"
@@ -133,7 +134,7 @@ void publish(const fs::path& tmp, const fs::path& output) {
   if (fs::exists(output)) {
     NEG_CHECK(fs::exists(output / kManifestFile), output.string(),
               " exists and is not a negatron dataset; refusing to replace it");
-    fs::remove_all(output);
+    remove_tree(output.string());
   }
   fs::rename(tmp, output);
 }
@@ -167,7 +168,7 @@ PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& t
 
   const fs::path output = fs::absolute(o.output).lexically_normal();
   const fs::path tmp = output.string() + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
+  remove_tree(tmp.string());
   fs::create_directories(tmp);
   try {
     const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -192,8 +193,10 @@ PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& t
     write_manifest(tmp.string(), manifest);
     publish(tmp, output);
   } catch (...) {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
+    try {
+      remove_tree(tmp.string());
+    } catch (const Error&) {  // keep the original error
+    }
     throw;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -85,7 +85,10 @@ ShardInfo write_shard(const std::string& path, const ShardBlock& block, const Da
             ": block has ", block.ids.size(), " columns, the manifest ", m.text_columns.size());
   try {
     H5::Exception::dontPrint();
-    H5::H5File file(path, H5F_ACC_TRUNC);
+    // The newest format versions checksum all metadata too, so a corrupt header is an error, not a crash.
+    H5::FileAccPropList access;
+    access.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    H5::H5File file(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
     for (size_t c = 0; c < block.ids.size(); ++c) {
       H5::Group group = file.createGroup(column_group(c));
       write_ragged(group, "ids", "offsets", block.ids[c]);

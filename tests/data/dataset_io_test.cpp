@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "data/dataset_reader.h"
+#include "data/directory.h"
 #include "data/prefetcher.h"
 #include "data/prepare.h"
 #include "data/text_table.h"
@@ -26,7 +27,7 @@ model::Tokenizer small_tokenizer() {
 
 fs::path fresh_dir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("negatron_data_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  remove_tree(dir.string());
   return dir;
 }
 
@@ -49,7 +50,7 @@ class PreparedSnli : public ::testing::Test {
     dir_ = fresh_dir("snli");
     prepare_dataset(snli_options(dir_), small_tokenizer());
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { remove_tree(dir_.string()); }
   static fs::path dir_;
 };
 fs::path PreparedSnli::dir_;
@@ -141,27 +142,27 @@ TEST_F(PreparedSnli, TruncatedAndCorruptShardsNameTheShard) {
   fs::copy(dir_, copy);
   const fs::path shard = copy / "shard-00002.h5";
   const auto size = fs::file_size(shard);
-  {  // flip bytes in the middle of the file: data chunks fail their Fletcher-32 check
+  {  // overwrite the middle half of the file: data chunks fail their Fletcher-32 check
     std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(size / 2));
-    const std::string junk(64, '\x5a');
+    f.seekp(static_cast<std::streamoff>(size / 4));
+    const std::string junk(size / 2, '\x5a');
     f.write(junk.data(), junk.size());
   }
   DatasetRequirements verify;
   verify.verify_checksums = true;
   EXPECT_NE(error_of([&] { DatasetReader::open(copy.string(), verify); }).find("shard-00002.h5"), std::string::npos);
-  auto reader = DatasetReader::open(copy.string());
-  std::vector<int64_t> rows(reader->rows());
-  for (int64_t r = 0; r < reader->rows(); ++r) rows[r] = r;
-  EXPECT_NE(error_of([&] {
-              reader->read(rows, true);
-              reader->read_hashes(rows);
-            }).find("shard-00002.h5: corrupt shard"),
-            std::string::npos);
+  const std::string read_error = error_of([&] {
+    auto reader = DatasetReader::open(copy.string());
+    std::vector<int64_t> rows(reader->rows());
+    for (int64_t r = 0; r < reader->rows(); ++r) rows[r] = r;
+    reader->read(rows, true);
+    reader->read_hashes(rows);
+  });
+  EXPECT_NE(read_error.find("shard-00002.h5: corrupt shard"), std::string::npos) << read_error;
   fs::resize_file(shard, size / 2);
   EXPECT_NE(error_of([&] { DatasetReader::open(copy.string()); }).find("shard-00002.h5: shard is truncated"),
             std::string::npos);
-  fs::remove_all(copy);
+  remove_tree(copy.string());
 }
 
 TEST(Prepare, FailedRunLeavesNoDataset) {
@@ -181,7 +182,7 @@ TEST(Prepare, FailedRunLeavesNoDataset) {
   o.skip_bad_rows = true;
   EXPECT_EQ(prepare_dataset(o, small_tokenizer()).skipped_rows, 1);
   EXPECT_EQ(read_manifest(output.string()).skipped_rows, 1);
-  fs::remove_all(output);
+  remove_tree(output.string());
   fs::remove(input);
 }
 

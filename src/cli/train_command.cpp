@@ -1,0 +1,183 @@
+// negatron train: builds every part of a training run from the config and hands them to the Trainer.
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "data/batch_sampler.h"
+#include "dist/bootstrap.h"
+#include "dist/config_agreement.h"
+#include "dist/data_parallel.h"
+#include "losses/registry.h"
+#include "train/config_io.h"
+#include "train/trainer.h"
+
+namespace negatron::cli {
+namespace {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string resume;
+  bool print_config = false;
+};
+
+data::LabelKind data_label_kind(losses::LabelKind kind) {
+  switch (kind) {
+    case losses::LabelKind::kInt: return data::LabelKind::kInt64;
+    case losses::LabelKind::kFloat: return data::LabelKind::kFloat32;
+    case losses::LabelKind::kFloatVector: return data::LabelKind::kFloat32Vector;
+    case losses::LabelKind::kNone: return data::LabelKind::kNone;
+  }
+  return data::LabelKind::kNone;
+}
+
+void freeze(model::SentenceEncoder& model, const std::vector<std::string>& prefixes) {
+  for (auto& item : model.named_parameters()) {
+    for (const auto& prefix : prefixes) {
+      if (item.key().rfind(prefix, 0) == 0) item.value().set_requires_grad(false);
+    }
+  }
+}
+
+std::vector<train::NamedParameter> trainable_parameters(model::SentenceEncoder& model,
+                                                        std::vector<std::unique_ptr<losses::Loss>>& losses) {
+  std::vector<train::NamedParameter> out;
+  for (auto& item : model.named_parameters()) out.push_back({item.key(), item.value()});
+  for (size_t i = 0; i < losses.size(); ++i) {
+    const auto params = losses[i]->parameters();
+    for (size_t j = 0; j < params.size(); ++j) {
+      out.push_back({"loss" + std::to_string(i) + "." + std::to_string(j), params[j]});
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<losses::Loss> build_loss(const train::DatasetOptions& dataset, const train::TrainConfig& config,
+                                         const dist::Runtime& runtime,
+                                         const std::shared_ptr<model::SentenceEncoder>& model) {
+  losses::LossArgs args;
+  args.params = dataset.loss;
+  const std::string name = args.params.at("name").get<std::string>();
+  args.params.erase("name");
+  args.context.comm = runtime.comm;
+  args.context.gather_across_devices = config.distributed.gather_across_devices;
+  args.model = model;
+  return losses::make_loss(name, args);
+}
+
+std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& dataset, const losses::Loss& loss,
+                                                  const model::SentenceEncoder& model) {
+  const losses::LossSpec& spec = loss.spec();
+  data::DatasetRequirements requirements;
+  requirements.tokenizer_fingerprint = model.tokenizer().fingerprint();
+  requirements.min_text_columns = spec.min_columns;
+  requirements.max_text_columns = spec.max_columns < 0 ? INT_MAX : spec.max_columns;
+  requirements.label_kind = data_label_kind(spec.labels);
+  requirements.consumer = spec.name + " (dataset '" + dataset.name + "')";
+  return data::DatasetReader::open(dataset.path, requirements);
+}
+
+int run_train(const TrainArgs& args) {
+  // Parse before MPI starts so a bad config fails fast; every rank parses the same file.
+  train::TrainConfig config = train::load_config(args.config, args.overrides);
+  dist::BootstrapOptions boot;
+  boot.backend = config.distributed.backend;
+  boot.collective_timeout_s = config.distributed.collective_timeout_s;
+  const dist::Runtime runtime = dist::bootstrap(boot);
+  auto& comm = *runtime.comm;
+  if (args.print_config) {
+    if (comm.rank() == 0) std::cout << train::dump_config(config);
+    return 0;
+  }
+  dist::ConfigEntries entries;
+  for (const auto& line : train::flatten_config(config)) {
+    const auto eq = line.find('=');
+    entries.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  }
+  dist::check_config_agreement(comm, entries);
+  if (config.training.threads > 0) at::set_num_threads(static_cast<int>(config.training.threads));
+  log::info0("config:\n", train::dump_config(config));
+  at::manual_seed(config.training.seed);
+
+  const std::string resume_dir = args.resume.empty() ? "" : train::resolve_resume(args.resume, config.output_dir);
+  NEG_CHECK(args.resume.empty() || !resume_dir.empty() || args.resume == "latest", "no checkpoint at ", args.resume);
+  auto model = model::SentenceEncoder::load(resume_dir.empty() ? config.model.path : resume_dir);
+  if (config.model.max_seq_length > 0) model->set_max_seq_length(config.model.max_seq_length);
+  model->to(runtime.device);
+  freeze(*model, config.training.frozen_parameters);
+
+  train::TrainerParts parts;
+  std::vector<std::shared_ptr<const data::DatasetReader>> readers;
+  std::vector<std::shared_ptr<data::BatchSampler>> samplers;
+  data::SamplerOptions sampler_options;
+  sampler_options.kind = data::parse_batch_sampler_kind(config.training.batch_sampler);
+  sampler_options.seed = static_cast<uint64_t>(config.training.seed);
+  sampler_options.batch_size_global = config.training.per_device_train_batch_size * comm.world_size();
+  sampler_options.rank = comm.rank();
+  sampler_options.world_size = comm.world_size();
+  bool with_text = false;
+  for (const auto& dataset : config.datasets) {
+    parts.losses.push_back(build_loss(dataset, config, runtime, model));
+    auto reader = open_dataset(dataset, *parts.losses.back(), *model);
+    with_text = with_text || reader->manifest().has_text;
+    samplers.push_back(std::make_shared<data::BatchSampler>(data::sampler_source(reader), sampler_options));
+    readers.push_back(reader);
+    parts.dataset_names.push_back(dataset.name.empty() ? dataset.path : dataset.name);
+  }
+  data::MultiDatasetSampler sampler(samplers, data::parse_multi_dataset_kind(config.training.multi_dataset_batch_sampler),
+                                    sampler_options.seed);
+  parts.parameters = trainable_parameters(*model, parts.losses);
+  parts.optimizer = train::make_adamw(parts.parameters, config.training);
+  train::TrainerState state;
+  if (!resume_dir.empty()) {
+    state = train::load_checkpoint(resume_dir, *parts.optimizer, comm.rank());
+    sampler.restore(state.sampler);
+    log::info0("resuming from ", resume_dir, " at step ", state.step);
+  }
+  std::vector<at::Tensor> all_params;
+  for (const auto& p : parts.parameters) all_params.push_back(p.tensor);
+  dist::broadcast_parameters(comm, all_params);
+
+  data::PrefetchOptions prefetch;
+  prefetch.with_text = with_text;
+  parts.data = std::make_unique<data::Prefetcher>(std::move(sampler), readers, model->tokenizer().pad_id(), prefetch);
+  for (const auto& evaluator : config.evaluators) parts.evaluators.push_back(train::make_evaluator(evaluator));
+  parts.model = model;
+  parts.comm = runtime.comm;
+  parts.device = runtime.device;
+
+  train::Trainer trainer(config, std::move(parts), state);
+  const train::TrainResult result = trainer.run();
+  for (const auto& [name, after] : result.final_metrics) {
+    auto before = result.initial_metrics.find(name);
+    if (before != result.initial_metrics.end()) {
+      log::info0(name, ": ", before->second, " -> ", after, " (", after - before->second >= 0 ? "+" : "",
+                 after - before->second, ")");
+    }
+  }
+  log::info0("done: ", result.steps, " steps (", result.skipped_steps, " skipped); model saved to ",
+             result.final_model_dir);
+  return 0;
+}
+
+void register_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a sentence-embedding model (run under mpirun for several ranks)");
+  cmd->add_option("--config", args->config, "YAML training recipe (see configs/)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--set", args->overrides, "override a config key: --set training.learning_rate=1e-5 (repeatable)");
+  cmd->add_option("--resume", args->resume, "'latest' or a checkpoint folder");
+  cmd->add_flag("--print-config", args->print_config, "print the resolved config (every default) and exit");
+  cmd->callback([args] {
+    const int rc = dist::run_guarded([&] { return run_train(*args); });
+    if (rc != 0) std::exit(rc);
+  });
+}
+
+}  // namespace
+
+NEGATRON_COMMAND(register_train_command);
+
+}  // namespace negatron::cli

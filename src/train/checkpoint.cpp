@@ -1,0 +1,140 @@
+#include "train/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fcntl.h>
+#include <torch/serialize.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "common/check.h"
+
+namespace fs = std::filesystem;
+
+namespace negatron::train {
+namespace {
+
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void fsync_tree(const fs::path& dir) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) fsync_path(entry.path());
+  fsync_path(dir);
+}
+
+int64_t checkpoint_step(const fs::path& path) {
+  const std::string name = path.filename().string();
+  const std::string prefix = "checkpoint-";
+  if (name.rfind(prefix, 0) != 0) return -1;
+  const std::string digits = name.substr(prefix.size());
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
+  return std::stoll(digits);
+}
+
+}  // namespace
+
+nlohmann::json TrainerState::to_json() const {
+  nlohmann::json json{{"step", step}, {"sampler", sampler}, {"skipped_steps", skipped_steps},
+                      {"best_checkpoint", best_checkpoint}};
+  json["best_metric"] = best_metric ? nlohmann::json(*best_metric) : nlohmann::json(nullptr);
+  return json;
+}
+
+TrainerState TrainerState::from_json(const nlohmann::json& json, const std::string& origin) {
+  TrainerState state;
+  try {
+    state.step = json.at("step").get<int64_t>();
+    state.sampler = json.at("sampler");
+    state.skipped_steps = json.value("skipped_steps", int64_t{0});
+    state.best_checkpoint = json.value("best_checkpoint", std::string());
+    if (json.contains("best_metric") && !json["best_metric"].is_null()) state.best_metric = json["best_metric"].get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    NEG_FAIL(origin, ": malformed trainer state (", e.what(), ")");
+  }
+  return state;
+}
+
+std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
+                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm) {
+  const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(state.step));
+  const fs::path tmp = final_dir.string() + ".partial";
+  if (comm.rank() == 0) {
+    fs::remove_all(tmp);
+    model.save(tmp.string());
+    torch::save(optimizer, (tmp / "optimizer.pt").string());
+    std::ofstream(tmp / "trainer_state.json") << state.to_json().dump(2) << "\n";
+  }
+  comm.barrier();
+  at::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+  torch::save(rng, (tmp / ("rng_state_" + std::to_string(comm.rank()) + ".pt")).string());
+  comm.barrier();
+  if (comm.rank() == 0) {
+    fsync_tree(tmp);
+    fs::remove_all(final_dir);
+    fs::rename(tmp, final_dir);
+    fsync_path(output_dir);
+  }
+  comm.barrier();
+  return final_dir.string();
+}
+
+TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank) {
+  const fs::path path(dir);
+  const fs::path state_file = path / "trainer_state.json";
+  std::ifstream in(state_file);
+  NEG_CHECK(in, "cannot open ", state_file.string(), " (not a negatron checkpoint?)");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    NEG_FAIL(state_file.string(), ": invalid JSON (", e.what(), ")");
+  }
+  TrainerState state = TrainerState::from_json(json, state_file.string());
+  torch::load(optimizer, (path / "optimizer.pt").string());
+  const fs::path rng_file = path / ("rng_state_" + std::to_string(rank) + ".pt");
+  NEG_CHECK(fs::exists(rng_file), rng_file.string(), " is missing: resume with the same number of ranks");
+  at::Tensor rng;
+  torch::load(rng, rng_file.string());
+  at::detail::getDefaultCPUGenerator().set_state(rng);
+  return state;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& output_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  if (fs::is_directory(output_dir)) {
+    for (const auto& entry : fs::directory_iterator(output_dir)) {
+      const int64_t step = checkpoint_step(entry.path());
+      if (step >= 0 && fs::exists(entry.path() / "trainer_state.json")) found.emplace_back(step, entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [step, path] : found) out.push_back(path);
+  return out;
+}
+
+std::string resolve_resume(const std::string& resume, const std::string& output_dir) {
+  if (resume != "latest") return resume;
+  const auto all = list_checkpoints(output_dir);
+  return all.empty() ? std::string() : all.back();
+}
+
+void rotate_checkpoints(const std::string& output_dir, int64_t limit, const std::string& keep) {
+  if (limit <= 0) return;
+  auto all = list_checkpoints(output_dir);
+  int64_t excess = static_cast<int64_t>(all.size()) - limit;
+  for (const auto& path : all) {
+    if (excess <= 0) break;
+    if (fs::path(path) == fs::path(keep)) continue;
+    fs::remove_all(path);
+    --excess;
+  }
+}
+
+}  // namespace negatron::train
