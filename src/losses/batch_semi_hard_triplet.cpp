@@ -12,6 +12,20 @@ at::Tensor masked_row_maximum(const at::Tensor& data, const at::Tensor& mask) {
   return std::get<0>(((data - row_min) * mask.to(data.scalar_type())).max(1, /*keepdim=*/true)) + row_min;
 }
 
+/// ST picks the semi-hard negative as argmin of (d - row max) over the candidates, so distances that
+/// differ by less than the rounding of that shift tie, and the lowest column index wins. Given each
+/// row's shifted candidates in ascending order (`shifted`, column ids `order`), returns at every
+/// position the lowest column id among it and the following positions of equal shifted value.
+at::Tensor lowest_index_among_ties(const at::Tensor& shifted, const at::Tensor& order) {
+  const int64_t width = shifted.size(1);
+  at::Tensor starts_run = at::ones_like(order);
+  starts_run.slice(1, 1).copy_(shifted.slice(1, 1) != shifted.slice(1, 0, width - 1));
+  const at::Tensor run = starts_run.cumsum(1);  // later runs have larger ids
+  const at::Tensor key = run * width + order;
+  const at::Tensor suffix_min = std::get<0>(key.flip({1}).cummin(1)).flip({1});
+  return suffix_min - run * width;
+}
+
 }  // namespace
 
 at::Tensor batch_semi_hard_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
@@ -27,10 +41,13 @@ at::Tensor batch_semi_hard_triplet_loss(const at::Tensor& embeddings, const at::
   const at::Tensor negative_distances = plain.masked_fill(same, std::numeric_limits<double>::infinity());
   const auto [sorted, order] = negative_distances.sort(/*stable=*/true, /*dim=*/1, /*descending=*/false);
   // First negative strictly farther than each (anchor, candidate) distance.
-  const at::Tensor position = at::searchsorted(sorted, plain.contiguous(), /*out_int32=*/false, /*right=*/true);
+  const at::Tensor position =
+      at::searchsorted(sorted, plain.contiguous(), /*out_int32=*/false, /*right=*/true).clamp_max(batch - 1);
   const at::Tensor has_farther = position < negative.sum(1, /*keepdim=*/true);
-  const at::Tensor farther_index = order.gather(1, position.clamp_max(batch - 1));
-  const at::Tensor negatives_outside = distances.gather(1, farther_index);
+  const at::Tensor row_max = std::get<0>(distances.max(1, /*keepdim=*/true));
+  const at::Tensor chosen = lowest_index_among_ties(sorted - row_max.detach(), order).gather(1, position);
+  // ST's value, (d - row max) + row max; the gradient reaches the chosen negative only.
+  const at::Tensor negatives_outside = (distances - row_max).gather(1, chosen) + row_max;
   const at::Tensor negatives_inside = masked_row_maximum(distances, negative).expand({batch, batch});
   const at::Tensor semi_hard = at::where(has_farther, negatives_outside, negatives_inside);
 

@@ -85,7 +85,8 @@ void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const ModelBa
                 "GISTEmbedLoss: the guide model has another tokenizer (or a shorter max_seq_length), so it needs "
                 "the batch's texts, which column ", c, " lacks");
       tokens = guide_->tokenize(batch.texts[c]);
-      tokens = {tokens.input_ids.to(device), tokens.attention_mask.to(device), tokens.token_type_ids.to(device)};
+      auto to_device = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+      tokens = {to_device(tokens.input_ids), to_device(tokens.attention_mask), to_device(tokens.token_type_ids)};
     }
     embeddings.guide.push_back(guide_->forward(tokens).sentence_embedding);
   }

@@ -20,7 +20,8 @@ class SelfAttention : public torch::nn::Module {
   SelfAttention(const TransformerConfig& config, const char* q, const char* k, const char* v,
                 const char* o = nullptr);
   /// softmax(QK^T/sqrt(d) + bias, masked by key_mask) V, heads merged back to [B, T, D],
-  /// then the output projection when one was named.
+  /// then the output projection when one was named. key_mask may also be a ready additive float
+  /// mask broadcastable to [B, H, T, T] (bias and padding folded in once per forward, as MPNet does).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias = {});
 
  private:

@@ -1,6 +1,7 @@
 #include "model/mpnet.h"
 
 #include <cmath>
+#include <limits>
 
 #include "common/check.h"
 
@@ -60,8 +61,8 @@ MPNetLayer::MPNetLayer(const TransformerConfig& c) : act_(c.hidden_act) {
   dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
 }
 
-at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& position_bias) {
-  at::Tensor attended = attention_norm_(dropout_(attn_->forward(x, key_mask, position_bias)) + x);
+at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& scores_bias) {
+  at::Tensor attended = attention_norm_(dropout_(attn_->forward(x, scores_bias)) + x);
   at::Tensor hidden = apply_activation(act_, intermediate_dense_(attended));
   return output_norm_(dropout_(output_dense_(hidden)) + attended);
 }
@@ -95,11 +96,15 @@ bool MPNetModel::is_ignorable_key(const std::string& key) const {
 
 bool MPNetModel::is_optional_key(const std::string& key) const { return key.rfind("pooler.", 0) == 0; }
 
-at::Tensor MPNetModel::position_bias(int64_t length, const at::Device& device) {
-  at::Tensor positions = at::arange(length, at::TensorOptions().dtype(at::kLong).device(device));
+at::Tensor MPNetModel::attention_bias(const at::Tensor& attention_mask, int64_t length, const at::Tensor& like) {
+  at::Tensor positions = at::arange(length, at::TensorOptions().dtype(at::kLong).device(like.device()));
   at::Tensor relative = positions.unsqueeze(0) - positions.unsqueeze(1);  // [query, key]: key - query
   at::Tensor bucket = mpnet_relative_position_bucket(relative, kBucketCount, kMaxDistance);
-  return relative_bias_(bucket).permute({2, 0, 1}).unsqueeze(0);  // [1, H, T, T]
+  at::Tensor bias = relative_bias_(bucket).permute({2, 0, 1}).unsqueeze(0);  // [1, H, T, T]
+  // Padded keys get the lowest float instead of bias + lowest: the same zero weight after softmax,
+  // and no -inf row can occur because the first token is never padding.
+  const double lowest = -std::numeric_limits<float>::max();
+  return bias.masked_fill(make_key_mask(attention_mask).logical_not(), lowest).to(like.dtype());
 }
 
 EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers) {
@@ -111,11 +116,10 @@ EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers) {
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;
   out.hidden_states.push_back(x);
-  const at::Tensor key_mask = make_key_mask(batch.attention_mask);
-  const at::Tensor bias = position_bias(length, x.device());
+  const at::Tensor scores_bias = attention_bias(batch.attention_mask, length, x);
   const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
   for (int64_t i = 0; i < count; ++i) {
-    x = layers_[i]->forward(x, key_mask, bias);
+    x = layers_[i]->forward(x, scores_bias);
     out.hidden_states.push_back(x);
   }
   out.token_embeddings = x;

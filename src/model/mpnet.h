@@ -29,8 +29,8 @@ at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position, i
 class MPNetLayer : public torch::nn::Module {
  public:
   explicit MPNetLayer(const TransformerConfig& config);
-  /// position_bias: [1, H, T, T], added to the attention scores before the key-padding mask.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& position_bias);
+  /// scores_bias: [B, H, T, T] added to the attention scores (relative positions + key padding).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& scores_bias);
 
  private:
   std::string act_;
@@ -49,8 +49,9 @@ class MPNetModel : public TransformerEncoder {
   bool is_optional_key(const std::string& key) const override;
 
  private:
-  /// The shared attention bias [1, H, T, T] for a sequence of `length` tokens.
-  at::Tensor position_bias(int64_t length, const at::Device& device);
+  /// The additive attention bias [B, H, T, T] every layer shares: the relative-position bias of a
+  /// `length`-token sequence, with padded keys (attention_mask 0) at the lowest float; dtype of `like`.
+  at::Tensor attention_bias(const at::Tensor& attention_mask, int64_t length, const at::Tensor& like);
 
   TransformerConfig config_;
   torch::nn::Embedding word_{nullptr}, position_{nullptr}, relative_bias_{nullptr};

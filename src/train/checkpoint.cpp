@@ -101,7 +101,8 @@ TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimi
   NEG_CHECK(fs::exists(rng_file), rng_file.string(), " is missing: resume with the same number of ranks");
   at::Tensor rng;
   torch::load(rng, rng_file.string());
-  at::detail::getDefaultCPUGenerator().set_state(rng);
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  generator.set_state(rng);
   return state;
 }
 

@@ -123,7 +123,7 @@ TrainResult Trainer::run() {
   const int64_t global_batch = t.per_device_train_batch_size * comm.world_size();
   log::info0("training ", total_steps_, " steps (", parts_.data->steps_per_epoch(), " per epoch), global batch ",
              global_batch, " on ", comm.world_size(), " rank(s), warmup ", warmup_, ", from step ", state_.step);
-  parts_.model->train();
+  parts_.model->train(config_.model.dropout);
   if (state_.step == 0) result.initial_metrics = evaluate(0);
 
   Progress progress("train", total_steps_ - state_.step, true, "step");
@@ -159,7 +159,7 @@ TrainResult Trainer::run() {
     }
     if (t.eval_steps > 0 && state_.step % t.eval_steps == 0 && state_.step < total_steps_) {
       const Metrics metrics = evaluate(state_.step);
-      parts_.model->train();
+      parts_.model->train(config_.model.dropout);
       auto it = metrics.find(best_metric_name_);
       if (it != metrics.end() && (!state_.best_metric || (t.greater_is_better ? it->second > *state_.best_metric
                                                                               : it->second < *state_.best_metric))) {

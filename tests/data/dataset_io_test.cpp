@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 #include "common/check.h"
 #include "data/dataset_reader.h"
@@ -159,7 +160,7 @@ TEST_F(PreparedSnli, TruncatedAndCorruptShardsNameTheShard) {
     reader->read_hashes(rows);
   });
   EXPECT_NE(read_error.find("shard-00002.h5: corrupt shard"), std::string::npos) << read_error;
-  fs::resize_file(shard, size / 2);
+  ASSERT_EQ(::truncate(shard.c_str(), static_cast<off_t>(size / 2)), 0);  // not fs::resize_file (see directory.h)
   EXPECT_NE(error_of([&] { DatasetReader::open(copy.string()); }).find("shard-00002.h5: shard is truncated"),
             std::string::npos);
   remove_tree(copy.string());

