@@ -1,11 +1,14 @@
-// negatron prepare: a JSONL/CSV/TSV table -> a dataset directory of tokenized HDF5 shards
+// negatron prepare (and read-bench): a JSONL/CSV/TSV table -> a dataset directory of tokenized HDF5 shards
 // (docs/dataset_format.md), optionally with teacher labels computed by `negatron encode`'s code.
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "data/dataset_reader.h"
+#include "data/prefetcher.h"
 #include "data/prepare.h"
 #include "model/sentence_encoder.h"
 
@@ -123,5 +126,51 @@ void register_prepare_command(CLI::App& app) {
 }
 
 NEGATRON_COMMAND(register_prepare_command);
+
+}  // namespace negatron::cli
+
+// negatron read-bench: how fast one rank's Prefetcher delivers collated batches of a dataset
+// (benchmarks/bench_data.py compares it with the trainer's consumption rate).
+namespace negatron::cli {
+namespace {
+
+struct ReadBenchArgs {
+  std::string dataset, sampler = "BATCH_SAMPLER";
+  int64_t batch_size = 64, steps = 200, window = 8;
+  int world_size = 1;
+};
+
+void run_read_bench(const ReadBenchArgs& args) {
+  auto reader = data::DatasetReader::open(args.dataset);
+  data::SamplerOptions options;
+  options.kind = data::parse_batch_sampler_kind(args.sampler);
+  options.batch_size_global = args.batch_size * args.world_size;
+  options.world_size = args.world_size;
+  auto sampler = std::make_shared<data::BatchSampler>(data::sampler_source(reader), options);
+  data::Prefetcher prefetcher(data::MultiDatasetSampler({sampler}), {reader}, 0, {args.window, false});
+  const auto start = std::chrono::steady_clock::now();
+  int64_t rows = 0;
+  for (int64_t step = 0; step < args.steps; ++step) rows += static_cast<int64_t>(prefetcher.next().rows.size());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::info("read-bench ", args.sampler, ": ", args.steps, " batches of ", args.batch_size, " rows in ", seconds,
+            " s: BATCHES_PER_S ", args.steps / seconds, " ROWS_PER_S ", rows / seconds);
+}
+
+}  // namespace
+
+void register_read_bench_command(CLI::App& app) {
+  auto args = std::make_shared<ReadBenchArgs>();
+  CLI::App* cmd = app.add_subcommand("read-bench", "Measure the prefetching reader's batches/s on a prepared dataset");
+  cmd->add_option("--dataset", args->dataset, "dataset directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--sampler", args->sampler, "BATCH_SAMPLER|NO_DUPLICATES|GROUP_BY_LABEL")->capture_default_str();
+  cmd->add_option("--batch-size", args->batch_size, "rows per batch on this rank")->capture_default_str();
+  cmd->add_option("--world-size", args->world_size, "ranks the global batch is split over (this is rank 0)")
+      ->capture_default_str();
+  cmd->add_option("--steps", args->steps, "batches to read (across epochs if needed)")->capture_default_str();
+  cmd->add_option("--window", args->window, "prefetch window")->capture_default_str();
+  cmd->callback([args] { run_read_bench(*args); });
+}
+
+NEGATRON_COMMAND(register_read_bench_command);
 
 }  // namespace negatron::cli

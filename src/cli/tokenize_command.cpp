@@ -67,7 +67,8 @@ std::string encode_block(const model::Tokenizer& tokenizer, const std::vector<st
       for (size_t chunk = next_chunk++; chunk < chunks; chunk = next_chunk++) {
         const size_t first = begin + chunk * kTextsPerChunk;
         const size_t last = std::min(end, first + kTextsPerChunk);
-        for (size_t i = first; i < last; ++i) append_json_array(tokenizer.encode(texts[i], max_length), chunk_lines[chunk]);
+        for (size_t i = first; i < last; ++i)
+          append_json_array(tokenizer.encode(texts[i], max_length), chunk_lines[chunk]);
       }
     } catch (...) {
       errors[worker] = std::current_exception();
@@ -87,7 +88,8 @@ std::string encode_block(const model::Tokenizer& tokenizer, const std::vector<st
 
 void run_tokenize(const TokenizeArgs& args) {
   const model::Tokenizer tokenizer = model::Tokenizer::from_folder(args.model);
-  const int64_t max_length = args.max_seq_length >= 0 ? args.max_seq_length : model_max_seq_length(args.model);
+  const int64_t max_length =
+      args.max_seq_length >= 0 ? args.max_seq_length : model_max_seq_length(args.model);
   const std::vector<std::string> texts = data::read_text_column(args.input, args.column);
   const int hardware_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = args.threads > 0 ? args.threads : hardware_threads;
@@ -109,10 +111,13 @@ void register_tokenize_command(CLI::App& app) {
   auto args = std::make_shared<TokenizeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "tokenize", "Write the token ids of each input text (one JSON array a line, in input order)");
-  cmd->add_option("--model", args->model, "model folder with tokenizer.json (or vocab.txt + tokenizer_config.json)")
-      ->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--model", args->model,
+                  "model folder with tokenizer.json (or vocab.txt + tokenizer_config.json)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--input", args->input, "texts: .txt (one per line), .jsonl, .csv or .tsv")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--column", args->column, "column (key) holding the text for .jsonl/.csv/.tsv");
   cmd->add_option("--max-seq-length", args->max_seq_length,
                   "truncate to this many ids, special tokens included (0: no truncation; default: "
@@ -120,7 +125,8 @@ void register_tokenize_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--output", args->output, "output .jsonl: one JSON array of ids per text")->required();
   cmd->add_option("--threads", args->threads, "worker threads (0: all hardware threads)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args] { run_tokenize(*args); });
 }
 

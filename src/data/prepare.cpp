@@ -8,7 +8,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/progress.h"
-#include "data/directory.h"
+#include "common/remove_tree.h"
 #include "data/hashing.h"
 #include "data/prepare_labels.h"
 #include "data/row_checks.h"

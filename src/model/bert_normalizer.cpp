@@ -58,15 +58,12 @@ size_t first_ill_formed(std::string_view bytes) {
 
 bool is_chinese_char(char32_t c) {
   // The CJK ranges hard-coded by HF's BertNormalizer (and Google's original BERT).
-  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-         (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-utf8proc_category_t category(char32_t c) {
-  return utf8proc_category(static_cast<utf8proc_int32_t>(c));
-}
+utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
 
 /// clean_text drops these: control, format and private-use characters other than \t \n \r.
 bool is_removed_control(char32_t c) {
@@ -84,8 +81,8 @@ void decompose_canonically(const std::u32string& chars, std::u32string& out) {
   out.clear();
   utf8proc_int32_t buffer[32];
   for (const char32_t c : chars) {
-    const auto count = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buffer, 32,
-                                               UTF8PROC_DECOMPOSE, nullptr);
+    const auto count =
+        utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buffer, 32, UTF8PROC_DECOMPOSE, nullptr);
     for (utf8proc_ssize_t i = 0; i < count && i < 32; ++i) out.push_back(static_cast<char32_t>(buffer[i]));
   }
   // Stable insertion sort of each run of non-starters by combining class.
@@ -114,10 +111,10 @@ constexpr std::array<detail::CharClass, 128> make_ascii_classes() {
   std::array<detail::CharClass, 128> classes{};
   for (int c = 0; c < 128; ++c) {
     const bool space = c == ' ' || (c >= '\t' && c <= '\r');
-    const bool punct = (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
-                       (c >= 123 && c <= 126);
-    classes[c] = space ? detail::CharClass::kSpace
-                       : (punct ? detail::CharClass::kPunct : detail::CharClass::kWord);
+    const bool punct =
+        (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+    classes[c] =
+        space ? detail::CharClass::kSpace : (punct ? detail::CharClass::kPunct : detail::CharClass::kWord);
   }
   return classes;
 }
@@ -248,8 +245,8 @@ bool is_bert_punctuation(char32_t c) {
 bool is_word_char(char32_t c) {
   if (c == 0x200C || c == 0x200D) return true;  // Join_Control
   const auto cat = category(c);
-  return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ND) ||
-         cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_PC;
+  return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_ND) || cat == UTF8PROC_CATEGORY_NL ||
+         cat == UTF8PROC_CATEGORY_PC;
 }
 
 void BertNormalizer::normalize(std::string_view text, std::string& out) const {

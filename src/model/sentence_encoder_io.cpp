@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "common/check.h"
+#include "common/remove_tree.h"
 #include "common/log.h"
 #include "model/safetensors.h"
 #include "model/sentence_encoder.h"
@@ -122,7 +123,7 @@ struct SentenceEncoderIo {
 
   static void save(const SentenceEncoder& model, const fs::path& dir) {
     const fs::path tmp = dir.string() + ".tmp";
-    fs::remove_all(tmp);
+    remove_tree(tmp.string());
     fs::create_directories(tmp);
     nlohmann::json config = model.transformer_->config().raw;
     write_json(tmp / "config.json", config);
@@ -171,7 +172,7 @@ struct SentenceEncoderIo {
     st["model_type"] = "SentenceTransformer";
     write_json(tmp / "config_sentence_transformers.json", st);
 
-    fs::remove_all(dir);
+    remove_tree(dir.string());
     fs::rename(tmp, dir);
   }
 };

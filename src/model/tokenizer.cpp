@@ -1,5 +1,7 @@
 #include "model/tokenizer.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
@@ -7,8 +9,6 @@
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
-
-#include <sys/stat.h>
 
 #include "common/check.h"
 #include "model/bert_normalizer.h"
@@ -181,19 +181,23 @@ void read_template(const JsonFile& file, const json& processor, LoadedTokenizer&
   for (const json& piece : single) {
     if (const json* sequence = JsonFile::find(piece, "Sequence")) {
       const auto id = file.get_or<std::string>(*sequence, "id", "A", "post_processor.single.Sequence.");
-      NEG_CHECK(id == "A" && !after_sequence, file.path(), ": post_processor.single must hold sequence A once");
+      NEG_CHECK(id == "A" && !after_sequence, file.path(),
+                ": post_processor.single must hold sequence A once");
       after_sequence = true;
       continue;
     }
     const json& special = file.require(piece, "SpecialToken", "post_processor.single[].");
-    const auto name = file.get<std::string>(file.require(special, "id", "post_processor.single[].SpecialToken."), "id");
+    const auto name =
+        file.get<std::string>(file.require(special, "id", "post_processor.single[].SpecialToken."), "id");
     NEG_CHECK(specials && JsonFile::find(*specials, name.c_str()), file.path(),
               ": post_processor.special_tokens has no entry '", name, "'");
     const json& entry = (*specials)[name];
-    const auto tokens = file.get<std::vector<std::string>>(file.require(entry, "tokens", "post_processor.special_tokens."), "tokens");
-    const auto ids = file.get<std::vector<int32_t>>(file.require(entry, "ids", "post_processor.special_tokens."), "ids");
-    NEG_CHECK(tokens.size() == ids.size(), file.path(), ": post_processor.special_tokens['", name,
-              "'] has ", tokens.size(), " tokens but ", ids.size(), " ids");
+    const auto tokens = file.get<std::vector<std::string>>(
+        file.require(entry, "tokens", "post_processor.special_tokens."), "tokens");
+    const auto ids =
+        file.get<std::vector<int32_t>>(file.require(entry, "ids", "post_processor.special_tokens."), "ids");
+    NEG_CHECK(tokens.size() == ids.size(), file.path(), ": post_processor.special_tokens['", name, "'] has ",
+              tokens.size(), " tokens but ", ids.size(), " ids");
     auto& target_tokens = after_sequence ? out.options.suffix_tokens : out.options.prefix_tokens;
     auto& target_ids = after_sequence ? out.expected_suffix_ids : out.expected_prefix_ids;
     target_tokens.insert(target_tokens.end(), tokens.begin(), tokens.end());
@@ -214,10 +218,12 @@ void read_post_processor(const JsonFile& file, const json& root, LoadedTokenizer
   // Both hold "cls": [token, id] and "sep": [token, id]; a single sequence is cls A sep.
   for (const char* key : {"cls", "sep"}) {
     const json& pair = file.require(*processor, key, "post_processor.");
-    NEG_CHECK(pair.is_array() && pair.size() == 2, file.path(), ": post_processor.", key, " must be [token, id]");
+    NEG_CHECK(pair.is_array() && pair.size() == 2, file.path(), ": post_processor.", key,
+              " must be [token, id]");
     const std::string where = std::string("post_processor.") + key;
     const bool is_cls = std::string(key) == "cls";
-    (is_cls ? out.options.prefix_tokens : out.options.suffix_tokens).push_back(file.get<std::string>(pair[0], where));
+    (is_cls ? out.options.prefix_tokens : out.options.suffix_tokens)
+        .push_back(file.get<std::string>(pair[0], where));
     (is_cls ? out.expected_prefix_ids : out.expected_suffix_ids).push_back(file.get<int32_t>(pair[1], where));
   }
 }
@@ -278,7 +284,8 @@ std::string folder_file(const std::string& dir, const char* name) {
 /// The pad token: tokenizer.json padding, then tokenizer_config.json / special_tokens_map.json.
 std::string find_pad_token(const std::string& dir, const json& root, const std::vector<std::string>& vocab) {
   if (const json* padding = JsonFile::find(root, "padding")) {
-    if (const json* pad = JsonFile::find(*padding, "pad_token"); pad && pad->is_string()) return pad->get<std::string>();
+    if (const json* pad = JsonFile::find(*padding, "pad_token"); pad && pad->is_string())
+      return pad->get<std::string>();
   }
   for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
     const std::string path = folder_file(dir, name);
@@ -316,7 +323,8 @@ LoadedTokenizer load_vocab_txt(const std::string& dir, const std::string& vocab_
   const JsonFile config_file(config_path), map_file(map_path);
   const json config = is_file(config_path) ? read_json_object(config_path) : json::object();
   const json map = is_file(map_path) ? read_json_object(map_path) : json::object();
-  const bool mpnet = config_file.get_or<std::string>(config, "tokenizer_class", "", "").rfind("MPNet", 0) == 0;
+  const bool mpnet =
+      config_file.get_or<std::string>(config, "tokenizer_class", "", "").rfind("MPNet", 0) == 0;
 
   TokenizerOptions& o = out.options;
   o.clean_text = true;
@@ -369,8 +377,7 @@ struct Tokenizer::Impl {
       : options(std::move(opts)),
         normalizer(BertNormalizerOptions{options.clean_text, options.handle_chinese_chars,
                                          options.strip_accents, options.lowercase}),
-        model(vocab, options.unk_token, options.continuing_subword_prefix,
-              options.max_input_chars_per_word),
+        model(vocab, options.unk_token, options.continuing_subword_prefix, options.max_input_chars_per_word),
         id_to_token(std::move(vocab)) {
     NEG_CHECK(options.max_input_chars_per_word >= 0, "Tokenizer: max_input_chars_per_word is negative");
     std::vector<std::pair<int32_t, AddedToken>> added;
@@ -466,8 +473,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, int64_t max_length
   const size_t specials = impl_->prefix_ids.size() + impl_->suffix_ids.size();
   size_t limit = SIZE_MAX;
   if (max_length > 0) {
-    NEG_CHECK(static_cast<size_t>(max_length) >= specials, "Tokenizer::encode: max_length ",
-              max_length, " leaves no room for the ", specials, " special tokens");
+    NEG_CHECK(static_cast<size_t>(max_length) >= specials, "Tokenizer::encode: max_length ", max_length,
+              " leaves no room for the ", specials, " special tokens");
     limit = static_cast<size_t>(max_length) - specials;
   }
   std::vector<int32_t> ids(impl_->prefix_ids);
@@ -491,8 +498,8 @@ int32_t Tokenizer::pad_id() const { return impl_->special_id(impl_->options.pad_
 int32_t Tokenizer::token_to_id(const std::string& token) const { return impl_->find_id(token); }
 
 const std::string& Tokenizer::id_to_token(int32_t id) const {
-  NEG_CHECK(id >= 0 && static_cast<size_t>(id) < impl_->id_to_token.size(),
-            "Tokenizer::id_to_token: id ", id, " is outside the vocabulary of ", impl_->id_to_token.size());
+  NEG_CHECK(id >= 0 && static_cast<size_t>(id) < impl_->id_to_token.size(), "Tokenizer::id_to_token: id ", id,
+            " is outside the vocabulary of ", impl_->id_to_token.size());
   return impl_->id_to_token[static_cast<size_t>(id)];
 }
 

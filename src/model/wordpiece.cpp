@@ -92,8 +92,8 @@ int32_t TokenIndex::find(std::string_view key) const {
   }
 }
 
-WordPiece::WordPiece(std::vector<std::string> vocab, std::string unk_token,
-                     std::string continuing_prefix, int max_input_chars_per_word)
+WordPiece::WordPiece(std::vector<std::string> vocab, std::string unk_token, std::string continuing_prefix,
+                     int max_input_chars_per_word)
     : vocab_(std::move(vocab)),
       continuing_prefix_(std::move(continuing_prefix)),
       max_input_chars_per_word_(max_input_chars_per_word) {
@@ -103,7 +103,8 @@ WordPiece::WordPiece(std::vector<std::string> vocab, std::string unk_token,
     const std::string_view token = vocab_[id];
     keys.push_back(token);
     ids.push_back(static_cast<int32_t>(id));
-    if (token.size() > continuing_prefix_.size() && token.substr(0, continuing_prefix_.size()) == continuing_prefix_) {
+    if (token.size() > continuing_prefix_.size() &&
+        token.substr(0, continuing_prefix_.size()) == continuing_prefix_) {
       continuation_keys.push_back(token.substr(continuing_prefix_.size()));
       continuation_ids.push_back(static_cast<int32_t>(id));
     }

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/check.h"
+#include "common/remove_tree.h"
 
 namespace fs = std::filesystem;
 
@@ -65,7 +66,7 @@ std::string save_checkpoint(const std::string& output_dir, model::SentenceEncode
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(state.step));
   const fs::path tmp = final_dir.string() + ".partial";
   if (comm.rank() == 0) {
-    fs::remove_all(tmp);
+    remove_tree(tmp.string());
     model.save(tmp.string());
     torch::save(optimizer, (tmp / "optimizer.pt").string());
     std::ofstream(tmp / "trainer_state.json") << state.to_json().dump(2) << "\n";
@@ -76,7 +77,7 @@ std::string save_checkpoint(const std::string& output_dir, model::SentenceEncode
   comm.barrier();
   if (comm.rank() == 0) {
     fsync_tree(tmp);
-    fs::remove_all(final_dir);
+    remove_tree(final_dir.string());
     fs::rename(tmp, final_dir);
     fsync_path(output_dir);
   }
@@ -133,7 +134,7 @@ void rotate_checkpoints(const std::string& output_dir, int64_t limit, const std:
   for (const auto& path : all) {
     if (excess <= 0) break;
     if (fs::path(path) == fs::path(keep)) continue;
-    fs::remove_all(path);
+    remove_tree(path);
     --excess;
   }
 }

@@ -8,7 +8,7 @@
 
 #include "common/check.h"
 #include "data/dataset_reader.h"
-#include "data/directory.h"
+#include "common/remove_tree.h"
 #include "data/prefetcher.h"
 #include "data/prepare.h"
 #include "data/text_table.h"
@@ -167,7 +167,7 @@ TEST_F(PreparedSnli, TruncatedAndCorruptShardsNameTheShard) {
 }
 
 TEST(Prepare, FailedRunLeavesNoDataset) {
-  const fs::path input = fresh_dir("bad_input.jsonl"), output = fresh_dir("bad_output");
+  const fs::path input = fresh_dir("bad_input").string() + ".jsonl", output = fresh_dir("bad_output");
   std::ofstream(input) << "{\"a\": \"one\", \"b\": \"two\"}\n{\"a\": \"\", \"b\": \"x\"}\n";
   PrepareOptions o;
   o.input = input.string();

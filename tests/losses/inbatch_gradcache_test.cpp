@@ -199,8 +199,10 @@ TEST(CachedLosses, TokenBudgetRanges) {
   o.mini_batch_num_tokens = 5;
   const auto ranges = mini_batch_ranges(t, o);  // lengths 3, 2, 4, 1
   ASSERT_EQ(ranges.size(), 2u);
-  EXPECT_EQ(ranges[0], std::make_pair<int64_t, int64_t>(0, 2));
-  EXPECT_EQ(ranges[1], std::make_pair<int64_t, int64_t>(2, 4));
+  EXPECT_EQ(ranges[0].first, 0);
+  EXPECT_EQ(ranges[0].second, 2);
+  EXPECT_EQ(ranges[1].first, 2);
+  EXPECT_EQ(ranges[1].second, 4);
   o.mini_batch_num_tokens = 2;  // a row longer than the budget still forms a mini-batch
   EXPECT_EQ(mini_batch_ranges(t, o).size(), 4u);
   const model::TokenBatch s = slice_rows(t, 1, 2);

@@ -3,7 +3,6 @@
 #include "model/tokenizer.h"
 
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,9 +19,10 @@ namespace {
 using Pieces = std::vector<std::string>;
 using Ids = std::vector<int32_t>;
 
-const std::vector<std::string> kVocab = {
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world", "##world",
-    "!", ",", "cafe", "naive", "café", "我", "爱", "##爱", "abc", "a", "##a", "<s>", "</s>", "<pad>", "<mask>"};
+const std::vector<std::string> kVocab = {"[PAD]",  "[UNK]", "[CLS]", "[SEP]",   "[MASK]", "un",  "##aff",
+                                         "##able", "hello", "world", "##world", "!",      ",",   "cafe",
+                                         "naive",  "café",  "我",    "爱",      "##爱",   "abc", "a",
+                                         "##a",    "<s>",   "</s>",  "<pad>",   "<mask>"};
 
 Tokenizer bert_tokenizer(TokenizerOptions options = {}) { return Tokenizer(kVocab, std::move(options)); }
 
@@ -172,10 +172,12 @@ TEST(Utf8, InvalidSequencesBecomeReplacementCharactersLikePython) {
   const std::string fffd = "\xEF\xBF\xBD";
   EXPECT_EQ(repaired("plain ascii"), "plain ascii");
   EXPECT_EQ(repaired("caf\xE9"), "caf" + fffd);
-  EXPECT_EQ(repaired("\xE2\x82" "a"), fffd + "a");           // truncated sequence: one U+FFFD
-  EXPECT_EQ(repaired("\xF0\x9F\x98"), fffd);                 // truncated at the end
-  EXPECT_EQ(repaired("\xED\xA0\x80"), fffd + fffd + fffd);   // surrogate: each byte
-  EXPECT_EQ(repaired("\xC0\xAF"), fffd + fffd);              // overlong
+  EXPECT_EQ(repaired("\xE2\x82"
+                     "a"),
+            fffd + "a");                                               // truncated sequence: one U+FFFD
+  EXPECT_EQ(repaired("\xF0\x9F\x98"), fffd);                           // truncated at the end
+  EXPECT_EQ(repaired("\xED\xA0\x80"), fffd + fffd + fffd);             // surrogate: each byte
+  EXPECT_EQ(repaired("\xC0\xAF"), fffd + fffd);                        // overlong
   EXPECT_EQ(repaired("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // above U+10FFFF
   EXPECT_EQ(repaired("\xE2\x82(\xFF"), fffd + "(" + fffd);
 }
@@ -260,9 +262,11 @@ TEST(TokenizerFolder, FallsBackToVocabTxt) {
 
 TEST(TokenizerFolder, ErrorsNameTheFile) {
   TempFolder dir;
-  EXPECT_NE(error_of([&] { Tokenizer::from_folder(dir.path() + "/absent"); }).find("absent"), std::string::npos);
-  EXPECT_NE(error_of([&] { Tokenizer::from_folder(dir.path()); }).find("neither tokenizer.json nor vocab.txt"),
+  EXPECT_NE(error_of([&] { Tokenizer::from_folder(dir.path() + "/absent"); }).find("absent"),
             std::string::npos);
+  EXPECT_NE(
+      error_of([&] { Tokenizer::from_folder(dir.path()); }).find("neither tokenizer.json nor vocab.txt"),
+      std::string::npos);
 
   const std::string path = dir.path() + "/tokenizer.json";
   const auto error_for = [&](const std::string& json) {

@@ -1,4 +1,4 @@
-#include "data/directory.h"
+#include "common/remove_tree.h"
 
 #include <ftw.h>
 
@@ -9,7 +9,7 @@
 
 #include "common/check.h"
 
-namespace negatron::data {
+namespace negatron {
 namespace {
 
 thread_local std::string failed_entry;
@@ -32,4 +32,4 @@ void remove_tree(const std::string& path) {
   NEG_CHECK(status == 0, "cannot remove ", failed_entry.empty() ? path : failed_entry);
 }
 
-}  // namespace negatron::data
+}  // namespace negatron
