@@ -44,8 +44,12 @@ at::Tensor batch_semi_hard_triplet_loss(const at::Tensor& embeddings, const at::
   const at::Tensor position =
       at::searchsorted(sorted, plain.contiguous(), /*out_int32=*/false, /*right=*/true).clamp_max(batch - 1);
   const at::Tensor has_farther = position < negative.sum(1, /*keepdim=*/true);
-  const at::Tensor row_max = std::get<0>(distances.max(1, /*keepdim=*/true));
-  const at::Tensor chosen = lowest_index_among_ties(sorted - row_max.detach(), order).gather(1, position);
+  const auto [row_max, row_argmax] = distances.max(1, /*keepdim=*/true);
+  const at::Tensor shifted = sorted - row_max.detach();
+  at::Tensor chosen = lowest_index_among_ties(shifted, order).gather(1, position);
+  // A candidate at the row maximum ties (at 0) with ST's masked-out entries, and ST then routes the
+  // gradient through the row maximum's own column.
+  chosen = at::where(shifted.gather(1, position) == 0, row_argmax, chosen);
   // ST's value, (d - row max) + row max; the gradient reaches the chosen negative only.
   const at::Tensor negatives_outside = (distances - row_max).gather(1, chosen) + row_max;
   const at::Tensor negatives_inside = masked_row_maximum(distances, negative).expand({batch, batch});

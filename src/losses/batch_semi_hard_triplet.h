@@ -7,9 +7,8 @@
 //   "cosine_distance"), margin (5).
 // Memory: O(B^2). ST tiles the distance matrix to [B^2, B]; here each anchor's negative distances
 // are sorted once and every positive distance is located with a binary search (O(B^2 log B)).
-// Ties pick the lowest column index, as ST's masked minimum does, including distances that only
-// tie after ST's shift by the row maximum (rounding); not replicated: when the chosen negative is
-// itself the row maximum and a positive shares that distance, ST routes the gradient to that column.
+// Ties resolve as ST's masked minimum does: the lowest column index, including distances that only
+// tie after ST's shift by the row maximum, and the row's first maximum when the pick is the row max.
 // Reference: Schroff et al. 2015 (FaceNet); sentence_transformers/sentence_transformer/losses/
 //   batch_semi_hard_triplet.py (ST 6.0.1, after TensorFlow Addons' triplet_semihard_loss).
 #include "losses/batch_triplet_common.h"
