@@ -13,37 +13,20 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "data/text_table.h"
+#include "model/sentence_encoder.h"
 #include "model/tokenizer.h"
 
 namespace negatron::cli {
 namespace {
 
-constexpr int64_t kFallbackMaxSeqLength = 512;
 constexpr size_t kTextsPerBlock = 1 << 16;  // texts held as JSON text before writing
 constexpr size_t kTextsPerChunk = 256;      // unit of work handed to a thread
 
 struct TokenizeArgs {
   std::string model, input, column, output;
-  int64_t max_seq_length = -1;  // -1: sentence_bert_config.json's max_seq_length, else 512
+  int64_t max_seq_length = -1;  // -1: the model folder's own (model::model_max_seq_length)
   int threads = 0;              // 0: every hardware thread
 };
-
-/// max_seq_length of the model folder's sentence_bert_config.json, else 512.
-int64_t model_max_seq_length(const std::string& model_dir) {
-  const std::string path = model_dir + "/sentence_bert_config.json";
-  std::ifstream in(path);
-  if (!in) return kFallbackMaxSeqLength;
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    NEG_FAIL(path, ": malformed JSON (", e.what(), ")");
-  }
-  const auto it = config.find("max_seq_length");
-  if (it == config.end() || it->is_null()) return kFallbackMaxSeqLength;
-  NEG_CHECK(it->is_number_integer(), path, ": max_seq_length must be an integer");
-  return it->get<int64_t>();
-}
 
 void append_json_array(const std::vector<int32_t>& ids, std::string& out) {
   char digits[16];
@@ -89,7 +72,7 @@ std::string encode_block(const model::Tokenizer& tokenizer, const std::vector<st
 void run_tokenize(const TokenizeArgs& args) {
   const model::Tokenizer tokenizer = model::Tokenizer::from_folder(args.model);
   const int64_t max_length =
-      args.max_seq_length >= 0 ? args.max_seq_length : model_max_seq_length(args.model);
+      args.max_seq_length >= 0 ? args.max_seq_length : model::model_max_seq_length(args.model);
   const std::vector<std::string> texts = data::read_text_column(args.input, args.column);
   const int hardware_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = args.threads > 0 ? args.threads : hardware_threads;
@@ -121,7 +104,7 @@ void register_tokenize_command(CLI::App& app) {
   cmd->add_option("--column", args->column, "column (key) holding the text for .jsonl/.csv/.tsv");
   cmd->add_option("--max-seq-length", args->max_seq_length,
                   "truncate to this many ids, special tokens included (0: no truncation; default: "
-                  "max_seq_length of the model's sentence_bert_config.json, else 512)")
+                  "the model folder's own max_seq_length)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--output", args->output, "output .jsonl: one JSON array of ids per text")->required();
   cmd->add_option("--threads", args->threads, "worker threads (0: all hardware threads)")

@@ -26,6 +26,11 @@ struct EncodeOptions {
   bool show_progress = false;
 };
 
+/// The max_seq_length a model folder declares: sentence_bert_config.json's max_seq_length, else
+/// tokenizer_config.json's model_max_length, else config.json's max_position_embeddings (as
+/// sentence-transformers 6 resolves it).
+int64_t model_max_seq_length(const std::string& dir);
+
 class SentenceEncoder : public torch::nn::Module {
  public:
   /// Loads a sentence-transformers folder, or a plain Hugging Face model folder (mean pooling).

@@ -177,6 +177,10 @@ struct SentenceEncoderIo {
   }
 };
 
+int64_t model_max_seq_length(const std::string& dir) {
+  return resolve_max_seq_length(dir, TransformerConfig::from_file((fs::path(dir) / "config.json").string()));
+}
+
 std::shared_ptr<SentenceEncoder> SentenceEncoder::load(const std::string& dir) {
   std::shared_ptr<SentenceEncoder> model(new SentenceEncoder());
   SentenceEncoderIo::load(*model, dir);

@@ -198,11 +198,12 @@ def run_model_loss(name, params, model_dir, rows, dropout=False, *, with_loss_pa
 
 
 def negatron_param_name(model, st_name):
-    """ST's "0.auto_model.encoder..." -> "transformer.encoder..."; the k-th Dense module's
+    """ST's "0.model.encoder..." (older ST: "0.auto_model...") -> "transformer.encoder..."; the k-th Dense module's
     "<i>.linear.weight" -> "dense<k>.linear.weight"."""
     index, rest = st_name.split(".", 1)
-    if rest.startswith("auto_model."):
-        return "transformer." + rest[len("auto_model."):]
+    for prefix in ("auto_model.", "model."):  # ST 6 names the Transformer's HF model "model"
+        if rest.startswith(prefix):
+            return "transformer." + rest[len(prefix):]
     dense_positions = [i for i, m in enumerate(model) if type(m).__name__ == "Dense"]
     return f"dense{dense_positions.index(int(index))}.{rest}"
 
