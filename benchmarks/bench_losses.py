@@ -51,7 +51,7 @@ def st_ms(x, labels, repeats):
         loss.backward()
         if i:
             times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), float(loss)
+    return statistics.median(times), float(loss.detach())
 
 
 def main():

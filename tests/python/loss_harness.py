@@ -55,7 +55,7 @@ def run_embedding_loss(name, params, columns, labels=None, guide=None, dtype="fl
         with h5py.File(out) as f:
             loss = float(f["loss"][()])
             grads = [f[f"grad/{i}"][:] for i in range(len(columns))]
-            loss_params = {k: (f["loss_param"][k][:], f["loss_param_value"][k][:]) for k in f.get("loss_param", {})}
+            loss_params = {k: (f["loss_param"][k][()], f["loss_param_value"][k][()]) for k in f.get("loss_param", {})}
     return (loss, grads, loss_params) if with_loss_params else (loss, grads)
 
 
@@ -127,17 +127,20 @@ def st_embedding_loss(loss_obj, columns, labels=None, guide=None, dtype=torch.fl
     return float(loss.detach()), grads
 
 
-def relative_error(a, b):
+def relative_error(a, b, floor=0.0):
+    """max|a - b| / max(max|b|, floor): `floor` keeps cancellation noise in an analytically zero
+    gradient (max|b| ~ 1e-19) from reading as a large relative error."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise AssertionError(f"shapes differ: {a.shape} vs {b.shape}")
     diff = np.abs(a - b).max(initial=0.0)
-    scale = np.abs(b).max(initial=0.0)
+    scale = max(np.abs(b).max(initial=0.0), floor)
     return diff / scale if scale > 0 else diff
 
 
 def compare(a, b, rtol=1e-6, atol=1e-12, what="value"):
-    """Asserts max|a - b| <= atol + rtol * max|b| (NaN must match NaN); returns the relative error."""
+    """Asserts max|a - b| <= atol + rtol * max|b| (NaN must match NaN); returns the relative error
+    (with atol / rtol as the scale floor, see relative_error)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     assert (nan_a == nan_b).all(), f"{what}: NaN positions differ ({nan_a.sum()} vs {nan_b.sum()})"
@@ -145,7 +148,7 @@ def compare(a, b, rtol=1e-6, atol=1e-12, what="value"):
     diff = np.abs(a - b).max(initial=0.0)
     scale = np.abs(b).max(initial=0.0)
     assert diff <= atol + rtol * scale, f"{what}: max abs diff {diff:.3g} vs scale {scale:.3g} (rtol {rtol})"
-    return relative_error(a, b)
+    return relative_error(a, b, floor=atol / rtol)
 
 
 # ---- model level ----------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ def run_model_loss(name, params, model_dir, rows, dropout=False, *, with_loss_pa
         with h5py.File(out) as f:
             loss = float(f["loss"][()])
             grads = {k: f["param"][k][:] for k in f["param"]}
-            loss_params = {k: (f["loss_param"][k][:], f["loss_param_value"][k][:]) for k in f.get("loss_param", {})}
+            loss_params = {k: (f["loss_param"][k][()], f["loss_param_value"][k][()]) for k in f.get("loss_param", {})}
     return (loss, grads, loss_params) if with_loss_params else (loss, grads)
 
 

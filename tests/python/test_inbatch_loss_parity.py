@@ -133,7 +133,7 @@ def st_gist(tokenizer, columns, guide, **kwargs):
     with _merging_disabled():
         loss = loss_obj([{"x": e, "g": torch.tensor(g)} for e, g in zip(embs, guide)], None)
     loss.backward()
-    return float(loss), [e.grad.numpy() for e in embs]
+    return float(loss.detach()), [e.grad.numpy() for e in embs]
 
 
 GIST_CASES = [(cols, strategy, margin, ca, cp) for cols in (2, 3) for strategy, margin in
@@ -167,7 +167,7 @@ def st_matryoshka(inner_factory, columns, labels, dims, weights=None):
     with _merging_disabled():
         loss = loss_obj([{"x": e} for e in embs], lab)
     loss.backward()
-    return float(loss), [e.grad.numpy() for e in embs]
+    return float(loss.detach()), [e.grad.numpy() for e in embs]
 
 
 @pytest.mark.parametrize("inner,negatives,dims,weights", [

@@ -220,8 +220,8 @@ def test_triplet_loss(case):
         n[:3] = p[:3]
     if case == "zero_vector":
         n[0] = 0
-    for metric_name, metric, margin in [("EUCLIDEAN", TripletDistanceMetric.EUCLIDEAN, 1.0),
-                                        ("TripletDistanceMetric.COSINE", TripletDistanceMetric.COSINE, 0.3),
+    for metric_name, metric, margin in [("EUCLIDEAN", TripletDistanceMetric.EUCLIDEAN, 4.0),
+                                        ("TripletDistanceMetric.COSINE", TripletDistanceMetric.COSINE, 0.8),
                                         ("manhattan", TripletDistanceMetric.MANHATTAN, 5.0)]:
         check("TripletLoss", {"distance_metric": metric_name, "triplet_margin": margin},
               st.TripletLoss(StubSTModel(), metric, margin), [a, p, n], None)
