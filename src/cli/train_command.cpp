@@ -107,6 +107,7 @@ int run_train(const TrainArgs& args) {
   auto model = model::SentenceEncoder::load(resume_dir.empty() ? config.model.path : resume_dir);
   if (config.model.max_seq_length > 0) model->set_max_seq_length(config.model.max_seq_length);
   model->to(runtime.device);
+  if (config.model.dtype == "float64") model->to(at::kDouble);
   freeze(*model, config.training.frozen_parameters);
 
   train::TrainerParts parts;

@@ -1,5 +1,6 @@
 #include "losses/cosent.h"
 
+#include "dist/gather.h"
 #include "losses/registry.h"
 #include "losses/similarity.h"
 
@@ -9,8 +10,8 @@ namespace {
 class CoSENTLoss : public Loss {
  public:
   /// `tuples`: AnglELoss's (anchor, positive, negatives...) form with optional labels.
-  CoSENTLoss(std::string name, double scale, PairwiseSimilarity similarity, bool tuples)
-      : scale_(scale), similarity_(similarity), tuples_(tuples) {
+  CoSENTLoss(std::string name, double scale, PairwiseSimilarity similarity, bool tuples, LossContext context)
+      : scale_(scale), similarity_(similarity), tuples_(tuples), context_(std::move(context)) {
     spec_ = {std::move(name), 2, tuples ? -1 : 2, LabelKind::kFloat,
              tuples ? "(sentence_A, sentence_B) pairs | float similarity score; or (anchor, positive, negative_1, "
                       "...) | none"
@@ -25,13 +26,22 @@ class CoSENTLoss : public Loss {
       return compute(labelled);
     }
     validate(batch);
-    if (batch.columns.size() == 2) return cosent_loss(batch.columns[0], batch.columns[1], batch.labels, scale_, similarity_);
+    if (batch.columns.size() == 2) return global_loss(similarity_(batch.columns[0], batch.columns[1]), batch.labels);
     // (anchor, candidate_k) pairs, k = 1..n: the positive keeps the row's label, negatives get 1 - label.
     const int64_t negatives = static_cast<int64_t>(batch.columns.size()) - 2;
     const at::Tensor anchors = batch.columns[0].repeat({negatives + 1, 1});
     const at::Tensor candidates = at::cat(at::TensorList(batch.columns).slice(1), 0);
     const at::Tensor labels = at::cat({batch.labels, (1 - batch.labels).repeat({negatives})}, 0);
-    return cosent_loss(anchors, candidates, labels, scale_, similarity_);
+    return global_loss(similarity_(anchors, candidates), labels);
+  }
+
+  // Every pair of the global batch is ranked against every other, so the pair scores (with their
+  // gradients) and labels of all ranks are gathered; each rank then holds the whole-batch loss.
+  at::Tensor global_loss(const at::Tensor& local_scores, const at::Tensor& local_labels) {
+    if (!context_.gather_across_devices) return cosent_from_scores(local_scores * scale_, local_labels);
+    const at::Tensor scores = dist::all_gather_with_grad(*context_.comm, local_scores).global;
+    const at::Tensor labels = dist::all_gather_no_grad(*context_.comm, local_labels).global;
+    return cosent_from_scores(scores * scale_, labels);
   }
 
   at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
@@ -46,6 +56,7 @@ class CoSENTLoss : public Loss {
   double scale_;
   PairwiseSimilarity similarity_;
   bool tuples_;
+  LossContext context_;
 };
 
 PairwiseSimilarity cosent_similarity(const std::string& name) {
@@ -58,14 +69,14 @@ std::unique_ptr<Loss> make_cosent(const LossArgs& args) {
   const double scale = params.get<double>("scale", 20.0);
   const PairwiseSimilarity similarity = cosent_similarity(params.get<std::string>("similarity_fct", "pairwise_cos_sim"));
   params.finish();
-  return std::make_unique<CoSENTLoss>("CoSENTLoss", scale, similarity, false);
+  return std::make_unique<CoSENTLoss>("CoSENTLoss", scale, similarity, false, args.context);
 }
 
 std::unique_ptr<Loss> make_angle(const LossArgs& args) {
   ParamReader params("AnglELoss", args.params);
   const double scale = params.get<double>("scale", 20.0);
   params.finish();
-  return std::make_unique<CoSENTLoss>("AnglELoss", scale, pairwise_angle_sim, true);
+  return std::make_unique<CoSENTLoss>("AnglELoss", scale, pairwise_angle_sim, true, args.context);
 }
 
 }  // namespace
@@ -90,8 +101,11 @@ at::Tensor pairwise_angle_sim(const at::Tensor& x_in, const at::Tensor& y_in) {
 
 at::Tensor cosent_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels, double scale,
                        PairwiseSimilarity similarity) {
-  at::Tensor scores = similarity(a, b) * scale;
-  scores = scores.unsqueeze(1) - scores.unsqueeze(0);  // [i, j] = s_i - s_j
+  return cosent_from_scores(similarity(a, b) * scale, labels);
+}
+
+at::Tensor cosent_from_scores(const at::Tensor& scaled_scores, const at::Tensor& labels) {
+  at::Tensor scores = scaled_scores.unsqueeze(1) - scaled_scores.unsqueeze(0);  // [i, j] = s_i - s_j
   const at::Tensor ordered = (labels.unsqueeze(1) < labels.unsqueeze(0)).to(at::kFloat);
   scores = scores - (1 - ordered) * 1e12;  // unordered pairs drop out of the logsumexp
   scores = at::cat({at::zeros({1}, scores.options()), scores.reshape(-1)}, 0);

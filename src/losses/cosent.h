@@ -9,6 +9,9 @@
 // takes (anchor, positive, negative_1, ...) without labels: rows become (anchor, positive) = 1 and
 // (anchor, negative_k) = 0 pairs, as ST 6 does. Params: scale (20).
 // Relations: a drop-in for CosineSimilarityLoss with usually better results.
+// Distributed: the loss ranks every pair of the batch against every other, so with
+//   gather_across_devices the pair scores (with gradient) and labels of all ranks are gathered and
+//   each rank computes the whole global-batch loss (equal to one process on the global batch).
 // Reference: Su 2022 (CoSENT), Li & Li 2023 (AnglE, arXiv:2309.12871);
 //   sentence_transformers/sentence_transformer/losses/{cosent,angle}.py (ST 6.0.1).
 #include <ATen/ATen.h>
@@ -21,5 +24,7 @@ at::Tensor pairwise_angle_sim(const at::Tensor& x, const at::Tensor& y);
 using PairwiseSimilarity = at::Tensor (*)(const at::Tensor&, const at::Tensor&);
 at::Tensor cosent_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels, double scale,
                        PairwiseSimilarity similarity);
+/// The CoSENT logsumexp on already scaled pair scores [N] and labels [N].
+at::Tensor cosent_from_scores(const at::Tensor& scaled_scores, const at::Tensor& labels);
 
 }  // namespace negatron::losses

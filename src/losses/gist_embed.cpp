@@ -37,7 +37,7 @@ at::Tensor gist_embed_loss(const GistInputs& in, const GistEmbedOptions& options
   scores.push_back(cos_sim(in.anchors, in.positives).masked_fill((guided_ap > limit) & own_positive.logical_not(),
                                                                  -kInf));
   if (options.contrast_anchors) {
-    scores.push_back(suppress(cos_sim(in.anchors, in.anchors), cos_sim(in.anchor_guide, in.anchor_guide)));
+    scores.push_back(suppress(cos_sim(in.anchors, in.all_anchors), cos_sim(in.anchor_guide, in.all_anchor_guide)));
   }
   if (options.contrast_positives) {
     const at::Tensor local_positives = in.positives.narrow(0, in.offset, batch);
@@ -99,6 +99,8 @@ at::Tensor GistEmbedLoss::compute(const EmbeddingBatch& batch) {
   GistInputs in;
   in.anchors = batch.columns[0];
   in.anchor_guide = batch.guide[0].detach();
+  in.all_anchors = in.anchors;
+  in.all_anchor_guide = in.anchor_guide;
   const bool has_negative = batch.columns.size() == 3;
   if (context_.gather_across_devices) {
     dist::Communicator& comm = *context_.comm;
@@ -106,6 +108,12 @@ at::Tensor GistEmbedLoss::compute(const EmbeddingBatch& batch) {
     in.positives = positives.global;
     in.offset = positives.offset;
     in.positive_guide = dist::all_gather_no_grad(comm, batch.guide[1]).global;
+    // Unlike sentence-transformers (local anchor-anchor block), anchors are contrasted with every
+    // rank's anchors, so W ranks compute exactly the loss of one process on the global batch.
+    if (options_.contrast_anchors) {
+      in.all_anchors = dist::all_gather_with_grad(comm, batch.columns[0]).global;
+      in.all_anchor_guide = dist::all_gather_no_grad(comm, batch.guide[0]).global;
+    }
     if (has_negative) {
       in.negatives = dist::all_gather_with_grad(comm, batch.columns[2]).global;
       in.negative_guide = dist::all_gather_no_grad(comm, batch.guide[2]).global;

@@ -11,7 +11,8 @@
 //   with the guide's tokenizer (ModelBatch.texts) when its fingerprint differs from the model's or
 //   its max_seq_length is shorter, as ST re-tokenizes; otherwise the token batch is reused.
 // Distributed: anchors local; positives/negatives all_gather_with_grad, guide embeddings gathered
-//   without grad, same layout; labels offset + i. Anchor-anchor scores are local (as in ST).
+//   without grad, same layout; labels offset + i. Anchor-anchor scores are local anchors against
+//   all ranks' anchors (ST uses the local block only), so W ranks equal one process on the global batch.
 // Reference: Solatorio 2024 (GISTEmbed); sentence_transformers/.../losses/gist_embed.py (ST 6.0.1).
 #include <memory>
 #include <string>
@@ -36,6 +37,7 @@ struct GistEmbedOptions {
 
 struct GistInputs {
   at::Tensor anchors, anchor_guide;                  // [B, d], [B, g] local
+  at::Tensor all_anchors, all_anchor_guide;          // [N, d], [N, g] global (anchor-anchor block)
   at::Tensor positives, positive_guide;              // [N, d], [N, g] global
   at::Tensor negatives, negative_guide;              // [N, d], [N, g] global, or undefined
   int64_t offset = 0;

@@ -288,6 +288,7 @@ void validate_config(const TrainConfig& c) {
   check_choice("training.nan_policy", t.nan_policy, "abort", "skip");
   check_choice("distributed.backend", c.distributed.backend, "auto", "mpi", "nccl", "local");
   check_choice("device", c.device, "auto", "cpu", "cuda");
+  check_choice("model.dtype", c.model.dtype, "float32", "float64");
   for (size_t i = 0; i < c.evaluators.size(); ++i) {
     check_choice("evaluators." + std::to_string(i) + ".type", c.evaluators[i].type, "EmbeddingSimilarityEvaluator",
                  "TripletEvaluator", "BinaryClassificationEvaluator");

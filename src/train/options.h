@@ -14,10 +14,12 @@ struct ModelOptions {
   std::string path;            // sentence-transformers folder (or plain HF folder)
   int64_t max_seq_length = 0;  // 0: the model's own
   bool dropout = true;         // false: train with dropout off (deterministic equivalence tests)
+  std::string dtype = "float32";  // float64: exact-arithmetic checks (W ranks == 1 rank)
   template <class V> void visit(V& v) {
     v("path", path, "model folder to start from");
     v("max_seq_length", max_seq_length, "truncate inputs to this many tokens (0: the model's own)");
     v("dropout", dropout, "apply the model's dropout while training (false: deterministic runs)");
+    v("dtype", dtype, "parameter dtype while training: float32 | float64 (for exactness checks)");
   }
 };
 

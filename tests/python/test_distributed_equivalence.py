@@ -1,7 +1,12 @@
 """W ranks == 1 rank on the global batch: `mpirun -np W negatron train` at local batch B gives the same
 loss at every step and the same weights after 3 AdamW steps as one process at batch W*B (dropout off,
-same sample order). Tolerance 1e-5 (relative on losses, absolute on weights)."""
+same sample order). Tolerance 1e-5 (relative on losses, absolute on weights).
+
+The runs use float64 parameters: in float32, AdamW's m / (sqrt(v) + eps) turns the last-bit
+differences of a different reduction order in near-zero gradients into updates of up to ~lr
+(measured: 2.9e-4 after 3 steps at lr 1e-3), which says nothing about the distributed math."""
 import json
+import os
 import shutil
 import subprocess
 
@@ -19,8 +24,12 @@ LOSSES = {
     "mnrl": ("triplets", {"name": "MultipleNegativesRankingLoss"}),
     "mnsrl": ("pairs", {"name": "MultipleNegativesSymmetricRankingLoss"}),
     "cached_mnrl": ("triplets", {"name": "CachedMultipleNegativesRankingLoss", "mini_batch_size": 3}),
+    "cached_mnsrl": ("pairs", {"name": "CachedMultipleNegativesSymmetricRankingLoss", "mini_batch_size": 3}),
+    "gist": ("triplets", {"name": "GISTEmbedLoss"}),
+    "cached_gist": ("triplets", {"name": "CachedGISTEmbedLoss", "mini_batch_size": 3}),
     "cosent": ("sts", {"name": "CoSENTLoss"}),
 }
+GUIDED = {"gist", "cached_gist"}
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +55,18 @@ def setup(tmp_path_factory, minilm):
 
 def train(root, model, dataset, loss, world, tag):
     out = root / f"run_{tag}_np{world}"
+    shutil.rmtree(out, ignore_errors=True)
     config = root / f"{tag}.yaml"
     config.write_text(json.dumps({
-        "model": {"path": str(model), "dropout": False},
+        "model": {"path": str(model), "dropout": False, "dtype": "float64"},
         "datasets": [{"name": tag, "path": str(dataset), "loss": loss}],
         "training": {"per_device_train_batch_size": GLOBAL_BATCH // world, "max_steps": STEPS, "learning_rate": 1e-3,
                      "logging_steps": 1, "warmup_ratio": 0.0, "max_grad_norm": 0.0, "seed": 5, "threads": 1},
         "output_dir": str(out)}))
-    cmd = ["mpirun", "-np", str(world), "--oversubscribe", negatron_bin(), "train", "--config", str(config)]
+    root_flag = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    cmd = ["mpirun", "-np", str(world), "--oversubscribe", *root_flag, negatron_bin(), "train", "--config", str(config)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     losses = [r["loss"] for r in map(json.loads, open(out / "metrics.jsonl")) if r["type"] == "train"]
     weights = load_file(str(out / "final" / "model.safetensors"))
     return losses, weights
@@ -66,6 +77,8 @@ def train(root, model, dataset, loss, world, tag):
 def test_ranks_match_single_process(setup, tag, world):
     root, model, datasets = setup
     kind, loss = LOSSES[tag]
+    if tag in GUIDED:
+        loss = dict(loss, guide=str(model))  # the tiny model guides itself (frozen copy)
     single_losses, single_weights = train(root, model, datasets[kind], loss, 1, tag)
     multi_losses, multi_weights = train(root, model, datasets[kind], loss, world, tag)
     assert len(single_losses) == len(multi_losses) == STEPS
