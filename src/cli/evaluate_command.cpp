@@ -39,6 +39,7 @@ void register_evaluate_command(CLI::App& app) {
   cmd->add_option("--columns", e.columns, "text columns (2 for pairs, 3 for triplets)")->delimiter(',')->required();
   cmd->add_option("--score-column", e.score_column, "gold score column (pairs)");
   cmd->add_option("--score-scale", e.score_scale, "divide gold scores by this")->capture_default_str();
+  cmd->add_option("--format", e.format, "txt | jsonl | csv | tsv (default: from the extension)");
   cmd->add_flag("--no-header", args->no_header, "the .tsv/.csv has no header (columns are 0, 1, ...)");
   cmd->add_option("--batch-size", e.batch_size, "encode batch size")->capture_default_str();
   cmd->add_option("--max-seq-length", args->max_seq_length, "truncate to this many tokens (0: the model's)");

@@ -29,6 +29,7 @@ EmbeddingSimilarityEvaluator::EmbeddingSimilarityEvaluator(const EvaluatorOption
             "' needs columns: [sentence1, sentence2] and score_column");
   data::TextTableOptions table_options;
   table_options.has_header = o.has_header;
+  table_options.format = o.format;
   const data::TextTable table = data::read_text_table(o.path, table_options);
   const size_t c1 = table.column_index(o.columns[0]), c2 = table.column_index(o.columns[1]);
   const size_t cs = table.column_index(o.score_column);

@@ -43,6 +43,7 @@ struct EvaluatorOptions {
   std::vector<std::string> columns;                    // text columns, in the evaluator's order
   std::string score_column;                            // gold score / label column
   double score_scale = 1.0;                            // gold scores are divided by this (STS-B: 5)
+  std::string format;                                  // "" = from the extension; STS-B .csv is "tsv"
   bool has_header = true;
   int64_t batch_size = 64;
   template <class V> void visit(V& v) {
@@ -52,6 +53,7 @@ struct EvaluatorOptions {
     v("columns", columns, "text columns (pairs: 2, triplets: anchor, positive, negative)");
     v("score_column", score_column, "gold score or label column (pairs)");
     v("score_scale", score_scale, "divide gold scores by this (STS-B scores are 0..5)");
+    v("format", format, "input format: txt | jsonl | csv | tsv (empty: from the file extension)");
     v("has_header", has_header, "whether .tsv/.csv input has a header line (else columns are 0, 1, ...)");
     v("batch_size", batch_size, "encode batch size");
   }

@@ -2,6 +2,7 @@
 
 #include <torch/nn/utils/clip_grad.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -128,7 +129,9 @@ TrainResult Trainer::run() {
 
   Progress progress("train", total_steps_ - state_.step, true, "step");
   auto window_start = std::chrono::steady_clock::now();
-  double window_loss = 0;
+  // Loss means per dataset over the logging window (datasets have different losses and scales).
+  std::vector<double> window_loss(parts_.losses.size(), 0.0);
+  std::vector<int64_t> window_count(parts_.losses.size(), 0);
   int64_t window_steps = 0;
   while (state_.step < total_steps_) {
     const data::CollatedBatch batch = parts_.data->next();
@@ -142,7 +145,8 @@ TrainResult Trainer::run() {
       log::warn0("step ", state_.step, ": non-finite loss or gradient, step skipped (", state_.skipped_steps,
                  " so far)");
     } else {
-      window_loss += loss;
+      window_loss[batch.dataset_index] += loss;
+      ++window_count[batch.dataset_index];
       ++window_steps;
     }
     std::ostringstream suffix;
@@ -152,9 +156,12 @@ TrainResult Trainer::run() {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       const double samples_per_s = window_steps * global_batch / std::max(seconds, 1e-9);
-      log_step(state_.step, window_loss / window_steps, lr, samples_per_s, batch.dataset_index);
+      for (size_t d = 0; d < window_loss.size(); ++d) {
+        if (window_count[d] > 0) log_step(state_.step, window_loss[d] / window_count[d], lr, samples_per_s, d);
+      }
       window_start = std::chrono::steady_clock::now();
-      window_loss = 0;
+      std::fill(window_loss.begin(), window_loss.end(), 0.0);
+      std::fill(window_count.begin(), window_count.end(), 0);
       window_steps = 0;
     }
     if (t.eval_steps > 0 && state_.step % t.eval_steps == 0 && state_.step < total_steps_) {

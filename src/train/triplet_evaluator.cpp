@@ -9,6 +9,7 @@ TripletEvaluator::TripletEvaluator(const EvaluatorOptions& o) : name_(o.name), b
   NEG_CHECK(o.columns.size() == 3, "TripletEvaluator '", o.name, "' needs columns: [anchor, positive, negative]");
   data::TextTableOptions table_options;
   table_options.has_header = o.has_header;
+  table_options.format = o.format;
   const data::TextTable table = data::read_text_table(o.path, table_options);
   const size_t a = table.column_index(o.columns[0]), p = table.column_index(o.columns[1]),
                n = table.column_index(o.columns[2]);

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from conftest import mixed_sentences, run_negatron
+from conftest import DATA, mixed_sentences, run_negatron
 from mpnet_fixtures import make_tiny_mpnet, real_mpnet_path
 from test_encoder_parity import negatron_encode, reference_encode
 from test_tokenizer_parity import assert_same_ids, hf_ids, negatron_ids, shipped_texts
@@ -132,3 +132,20 @@ def test_unknown_model_type_is_a_clear_error(tiny_mpnet, tmp_path):
     assert result.returncode != 0
     assert "unknown architecture model_type='deberta-v2'" in result.stderr
     assert "mpnet" in result.stderr
+
+
+def test_mnrl_loss_and_gradients_match_on_tiny_mpnet(minilm, tmp_path):
+    """Model level: MultipleNegativesRankingLoss on a tiny MPNet, loss and every parameter gradient
+    against sentence-transformers (dropout off), 1e-4 relative."""
+    import sentence_transformers.sentence_transformer.losses as st_losses
+    from sentence_transformers import SentenceTransformer
+    from loss_harness import compare, compare_model_grads, run_model_loss, st_model_loss
+
+    model_dir = make_tiny_mpnet(minilm, tmp_path / "tiny_mpnet")
+    lines = (DATA / "snli" / "triplets_dev.tsv").read_text(encoding="utf-8").splitlines()[1:9]
+    rows = [{"columns": line.split("\t")} for line in lines]
+    loss, grads = run_model_loss("MultipleNegativesRankingLoss", {}, model_dir, rows)
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    ref, ref_grads = st_model_loss(st_losses.MultipleNegativesRankingLoss(model), model, rows)
+    worst = max(compare(loss, ref, rtol=1e-4, what="MNRL loss"), compare_model_grads(grads, ref_grads, rtol=1e-4))
+    print(f"tiny MPNet MNRL: loss {loss:.6f} vs {ref:.6f}, worst relative error {worst:.2e}")
