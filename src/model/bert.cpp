@@ -5,9 +5,6 @@
 #include "common/check.h"
 
 namespace negatron::model {
-namespace {
-
-// A container module that only exists to reproduce HF's nesting of parameter names.
 std::shared_ptr<torch::nn::Module> add_group(torch::nn::Module& parent, const std::string& name) {
   return parent.register_module(name, std::make_shared<torch::nn::Module>());
 }
@@ -15,8 +12,6 @@ std::shared_ptr<torch::nn::Module> add_group(torch::nn::Module& parent, const st
 torch::nn::LayerNorm make_norm(const TransformerConfig& c) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
 }
-
-}  // namespace
 
 at::Tensor make_key_mask(const at::Tensor& attention_mask) {
   return attention_mask.to(at::kBool).unsqueeze(1).unsqueeze(2);

@@ -60,6 +60,11 @@ class BertModel : public TransformerEncoder {
   torch::nn::Linear pooler_{nullptr};
 };
 
+/// A container module that only exists to reproduce HF's nesting of parameter names.
+std::shared_ptr<torch::nn::Module> add_group(torch::nn::Module& parent, const std::string& name);
+/// LayerNorm over hidden_size with the config's eps.
+torch::nn::LayerNorm make_norm(const TransformerConfig& config);
+
 /// Boolean key mask [B, 1, 1, T] (true = attend) from an attention_mask [B, T].
 at::Tensor make_key_mask(const at::Tensor& attention_mask);
 

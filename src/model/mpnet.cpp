@@ -13,15 +13,6 @@ namespace {
 constexpr int64_t kBucketCount = 32;
 constexpr int64_t kMaxDistance = 128;
 
-// A container module that only exists to reproduce HF's nesting of parameter names.
-std::shared_ptr<torch::nn::Module> add_group(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-
-torch::nn::LayerNorm make_norm(const TransformerConfig& c) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps));
-}
-
 // Embeddings whose padding row gets no gradient, as nn.Embedding(padding_idx=1) in HF.
 torch::nn::Embedding make_padded_embedding(int64_t rows, int64_t dim) {
   return torch::nn::Embedding(torch::nn::EmbeddingOptions(rows, dim).padding_idx(kMPNetPaddingIndex));

@@ -2,11 +2,9 @@
 import h5py
 import numpy as np
 import pytest
-import torch
 from sentence_transformers import SentenceTransformer
-from sentence_transformers.sentence_transformer.modules import Pooling
-from sentence_transformers.base.modules import Dense, Normalize, Transformer
 from conftest import mixed_sentences, run_negatron, write_jsonl
+from loss_harness import make_tiny_st_model
 
 TOLERANCE = 1e-5
 
@@ -37,35 +35,13 @@ def test_minilm_matches_sentence_transformers(minilm, tmp_path):
     assert diff <= TOLERANCE
 
 
-def make_tiny_bert(minilm, out_dir, pooling_mode, dense, normalize, seed=0):
-    """A random 2-layer BERT (hidden 32) on MiniLM's tokenizer, saved by sentence-transformers."""
-    from transformers import BertConfig, BertModel, AutoTokenizer
-
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128, hidden_act="gelu")
-    hf_dir = out_dir.parent / (out_dir.name + "_hf")
-    BertModel(config).save_pretrained(hf_dir)
-    AutoTokenizer.from_pretrained(str(minilm)).save_pretrained(hf_dir)
-    modules = [Transformer(str(hf_dir), max_seq_length=64)]
-    modules.append(Pooling(32, pooling_mode=pooling_mode))
-    width = modules[-1].get_embedding_dimension()
-    if dense:
-        modules.append(Dense(width, 16))
-    if normalize:
-        modules.append(Normalize())
-    model = SentenceTransformer(modules=modules, device="cpu")
-    model.save(str(out_dir))
-    return out_dir
-
-
 @pytest.mark.parametrize(
     "pooling_mode,dense,normalize",
     [("mean", False, False), ("cls", True, True), ("max", False, True), ("mean_sqrt_len_tokens", False, False),
      ("weightedmean", True, False), ("lasttoken", False, False), (["cls", "mean", "max"], True, True)],
     ids=["mean", "cls+dense+norm", "max+norm", "mean_sqrt", "weightedmean+dense", "lasttoken", "multi"])
 def test_tiny_random_bert_matches(minilm, tmp_path, pooling_mode, dense, normalize):
-    model_dir = make_tiny_bert(minilm, tmp_path / "tiny", pooling_mode, dense, normalize)
+    model_dir = make_tiny_st_model(tmp_path, minilm, pooling_mode, dense, normalize)
     texts = mixed_sentences(40)
     ours, _ = negatron_encode(model_dir, texts, tmp_path)
     theirs = reference_encode(model_dir, texts)
@@ -96,7 +72,7 @@ def test_python_saved_model_loads_in_negatron(minilm, tmp_path):
 
 
 def test_tiny_dense_model_round_trips_through_negatron(minilm, tmp_path):
-    model_dir = make_tiny_bert(minilm, tmp_path / "tiny", "cls", True, True)
+    model_dir = make_tiny_st_model(tmp_path, minilm, "cls", True, True)
     saved = tmp_path / "resaved"
     run_negatron("convert", "--model", model_dir, "--output", saved)
     texts = mixed_sentences(20)
