@@ -103,8 +103,11 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
 }
 
 void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset) {
+  const dist::CommStats& comm = parts_.comm->stats();  // cumulative bytes this rank sent
   metrics_.write({{"type", "train"}, {"step", step}, {"loss", loss}, {"learning_rate", lr},
-                  {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(dataset)}});
+                  {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(dataset)},
+                  {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
+                  {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls}});
 }
 
 void Trainer::save(bool final_save) {
