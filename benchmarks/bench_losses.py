@@ -24,19 +24,27 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 
-def negatron_ms(binary, x, labels, threads, repeats):
+def negatron_ms(binary, x, labels, threads, repeats, name="BatchSemiHardTripletLoss", with_grads=False):
+    """Median ms of `negatron loss --repeat` and the loss. x: one [B, d] array or a list of columns;
+    labels may be None. With with_grads also returns [grad per column]."""
+    columns = x if isinstance(x, (list, tuple)) else [x]
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "in.h5", Path(tmp) / "out.h5"
         with h5py.File(inp, "w") as f:
-            f["columns/0"], f["labels"] = x, labels
-        result = subprocess.run([binary, "loss", "--name", "BatchSemiHardTripletLoss", "--input", str(inp),
+            for i, column in enumerate(columns):
+                f[f"columns/{i}"] = column
+            if labels is not None:
+                f["labels"] = labels
+        result = subprocess.run([binary, "loss", "--name", name, "--input", str(inp),
                                  "--output", str(out), "--threads", str(threads), "--repeat", str(repeats)],
                                 capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(result.stderr)
         with h5py.File(out) as f:
             loss = float(f["loss"][()])
-    return float(re.search(r"median ([0-9.e+-]+) ms", result.stdout + result.stderr).group(1)), loss
+            grads = [f[f"grad/{i}"][:] for i in range(len(columns))] if with_grads else None
+    ms = float(re.search(r"median ([0-9.e+-]+) ms", result.stdout + result.stderr).group(1))
+    return (ms, loss, grads) if with_grads else (ms, loss)
 
 
 def st_ms(x, labels, repeats):

@@ -1,0 +1,92 @@
+"""Checkpoints: a resumed CPU run is bit-identical to an uninterrupted one (dropout on, so the RNG
+state is restored too), a run killed while saving leaves a usable latest checkpoint, and the CLI
+reports config errors with the key."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from conftest import DATA, negatron_bin, run_negatron
+from loss_harness import make_tiny_st_model
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, minilm):
+    root = tmp_path_factory.mktemp("resume")
+    model = make_tiny_st_model(root, minilm, pooling_mode="mean", normalize=True)
+    triplets = root / "triplets.tsv"
+    triplets.write_text("".join((DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)[:97]))
+    dataset = root / "ds"
+    run_negatron("prepare", "--model", model, "--input", triplets, "--columns", "anchor,positive,negative",
+                 "--output", dataset, "--no-progress")
+    return root, model, dataset
+
+
+def write_config(root, model, dataset, out, **training):
+    config = root / f"{out.name}.yaml"
+    base = {"per_device_train_batch_size": 8, "max_steps": 6, "learning_rate": 1e-3, "logging_steps": 1,
+            "warmup_ratio": 0.2, "seed": 3, "threads": 1}
+    config.write_text(json.dumps({
+        "model": {"path": str(model)},
+        "datasets": [{"name": "nli", "path": str(dataset), "loss": {"name": "MultipleNegativesRankingLoss"}}],
+        "training": {**base, **training}, "output_dir": str(out)}))
+    return config
+
+
+def test_resume_is_bit_identical(setup):
+    root, model, dataset = setup
+    straight = root / "straight"
+    config = write_config(root, model, dataset, straight, save_steps=3)
+    run_negatron("train", "--config", config)
+    resumed = root / "resumed"
+    resumed.mkdir()
+    shutil.copytree(straight / "checkpoint-3", resumed / "checkpoint-3")
+    config_resumed = write_config(root, model, dataset, resumed, save_steps=3)
+    run_negatron("train", "--config", config_resumed, "--resume", "latest")
+    a = load_file(str(straight / "final" / "model.safetensors"))
+    b = load_file(str(resumed / "final" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(a[key], b[key]), f"{key} differs after resume"
+    losses = lambda d: [r["loss"] for r in map(json.loads, open(d / "metrics.jsonl")) if r["type"] == "train"]
+    assert losses(straight)[3:] == losses(resumed)
+
+
+def test_killed_run_leaves_a_usable_checkpoint(setup):
+    root, model, dataset = setup
+    out = root / "killed"
+    config = write_config(root, model, dataset, out, max_steps=400, save_steps=1)
+    process = subprocess.Popen([negatron_bin(), "train", "--config", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out.glob("checkpoint-*"))) < 3:
+        time.sleep(0.05)
+    time.sleep(0.13)  # land somewhere inside a save, more often than not
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = sorted(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*") if p.name.split("-")[1].isdigit())
+    assert finished, "no complete checkpoint was written before the kill"
+    result = run_negatron("train", "--config", config, "--resume", "latest",
+                          "--set", f"training.max_steps={finished[-1] + 1}")
+    assert f"resuming from {out}/checkpoint-{finished[-1]}" in result.stderr
+
+
+def test_unknown_key_is_reported(setup, tmp_path):
+    root, model, dataset = setup
+    config = write_config(root, model, dataset, tmp_path / "bad")
+    result = run_negatron("train", "--config", config, "--set", "training.learnig_rate=1", check=False)
+    assert result.returncode != 0
+    assert "unknown config key 'training.learnig_rate' (did you mean 'training.learning_rate'?)" in result.stderr
+
+
+def test_print_config_lists_every_default(setup, tmp_path):
+    root, model, dataset = setup
+    config = write_config(root, model, dataset, tmp_path / "print")
+    printed = run_negatron("train", "--config", config, "--print-config").stdout
+    for key in ("per_device_train_batch_size", "lr_scheduler_type", "gather_across_devices", "save_total_limit"):
+        assert key in printed
