@@ -40,24 +40,31 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mas
   return out_ ? out_(context) : context;
 }
 
-BertLayer::BertLayer(const TransformerConfig& c) : act_(c.hidden_act) {
+FeedForward::FeedForward(torch::nn::Module& layer, const TransformerConfig& c) : act(c.hidden_act) {
+  intermediate = add_group(layer, "intermediate")->register_module("dense",
+                                                                   torch::nn::Linear(c.hidden_size, c.intermediate_size));
+  auto output_group = add_group(layer, "output");
+  output = output_group->register_module("dense", torch::nn::Linear(c.intermediate_size, c.hidden_size));
+  norm = output_group->register_module("LayerNorm", make_norm(c));
+}
+
+at::Tensor FeedForward::forward(const at::Tensor& x, torch::nn::Dropout& dropout) {
+  return norm(dropout(output(apply_activation(act, intermediate(x)))) + x);
+}
+
+BertLayer::BertLayer(const TransformerConfig& c) {
   auto attention = add_group(*this, "attention");
   attn_ = attention->register_module("self", std::make_shared<SelfAttention>(c, "query", "key", "value"));
   auto attention_output = add_group(*attention, "output");
   attention_dense_ = attention_output->register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
   attention_norm_ = attention_output->register_module("LayerNorm", make_norm(c));
-  auto intermediate = add_group(*this, "intermediate");
-  intermediate_dense_ = intermediate->register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
-  auto output = add_group(*this, "output");
-  output_dense_ = output->register_module("dense", torch::nn::Linear(c.intermediate_size, c.hidden_size));
-  output_norm_ = output->register_module("LayerNorm", make_norm(c));
+  ffn_ = FeedForward(*this, c);
   dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor BertLayer::forward(const at::Tensor& x, const at::Tensor& key_mask) {
   at::Tensor attended = attention_norm_(dropout_(attention_dense_(attn_->forward(x, key_mask))) + x);
-  at::Tensor hidden = apply_activation(act_, intermediate_dense_(attended));
-  return output_norm_(dropout_(output_dense_(hidden)) + attended);
+  return ffn_.forward(attended, dropout_);
 }
 
 BertModel::BertModel(const TransformerConfig& c) : config_(c) {

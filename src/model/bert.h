@@ -30,16 +30,29 @@ class SelfAttention : public torch::nn::Module {
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, out_{nullptr};
 };
 
+/// The post-LayerNorm feed-forward block of BERT-style layers, registered on `layer` under HF's
+/// names: intermediate.dense, output.dense, output.LayerNorm.
+struct FeedForward {
+  FeedForward() = default;
+  FeedForward(torch::nn::Module& layer, const TransformerConfig& config);
+  /// LayerNorm(dropout(output(act(intermediate(x)))) + x).
+  at::Tensor forward(const at::Tensor& x, torch::nn::Dropout& dropout);
+
+  std::string act;
+  torch::nn::Linear intermediate{nullptr}, output{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+};
+
 class BertLayer : public torch::nn::Module {
  public:
   explicit BertLayer(const TransformerConfig& config);
   at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask);
 
  private:
-  std::string act_;
   std::shared_ptr<SelfAttention> attn_;
-  torch::nn::Linear attention_dense_{nullptr}, intermediate_dense_{nullptr}, output_dense_{nullptr};
-  torch::nn::LayerNorm attention_norm_{nullptr}, output_norm_{nullptr};
+  torch::nn::Linear attention_dense_{nullptr};
+  torch::nn::LayerNorm attention_norm_{nullptr};
+  FeedForward ffn_;
   torch::nn::Dropout dropout_{nullptr};
 };
 

@@ -40,22 +40,17 @@ at::Tensor mpnet_relative_position_bucket(const at::Tensor& relative_position, i
   return bucket + at::where(distance.lt(max_exact), distance, far_bucket);
 }
 
-MPNetLayer::MPNetLayer(const TransformerConfig& c) : act_(c.hidden_act) {
+MPNetLayer::MPNetLayer(const TransformerConfig& c) {
   auto attention = add_group(*this, "attention");
   attn_ = attention->register_module("attn", std::make_shared<SelfAttention>(c, "q", "k", "v", "o"));
   attention_norm_ = attention->register_module("LayerNorm", make_norm(c));
-  auto intermediate = add_group(*this, "intermediate");
-  intermediate_dense_ = intermediate->register_module("dense", torch::nn::Linear(c.hidden_size, c.intermediate_size));
-  auto output = add_group(*this, "output");
-  output_dense_ = output->register_module("dense", torch::nn::Linear(c.intermediate_size, c.hidden_size));
-  output_norm_ = output->register_module("LayerNorm", make_norm(c));
+  ffn_ = FeedForward(*this, c);
   dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& scores_bias) {
   at::Tensor attended = attention_norm_(dropout_(attn_->forward(x, scores_bias)) + x);
-  at::Tensor hidden = apply_activation(act_, intermediate_dense_(attended));
-  return output_norm_(dropout_(output_dense_(hidden)) + attended);
+  return ffn_.forward(attended, dropout_);
 }
 
 MPNetModel::MPNetModel(const TransformerConfig& c) : config_(c) {

@@ -33,10 +33,9 @@ class MPNetLayer : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& scores_bias);
 
  private:
-  std::string act_;
   std::shared_ptr<SelfAttention> attn_;
-  torch::nn::Linear intermediate_dense_{nullptr}, output_dense_{nullptr};
-  torch::nn::LayerNorm attention_norm_{nullptr}, output_norm_{nullptr};
+  torch::nn::LayerNorm attention_norm_{nullptr};
+  FeedForward ffn_;
   torch::nn::Dropout dropout_{nullptr};
 };
 
