@@ -2,6 +2,8 @@
 // tokenizer's own encode() of the source text; requirements, truncation and corruption errors.
 #include <gtest/gtest.h>
 
+#include "support/error_of.h"
+
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 
 namespace negatron::data {
 namespace {
+
+using negatron::testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -107,16 +111,6 @@ TEST_F(PreparedSnli, PrefetcherStateResumesWithTheNextBatch) {
   sampler.restore(saved);
   Prefetcher resumed(std::move(sampler), {reader}, 0, {3, false});
   for (int i = 5; i < 12; ++i) ASSERT_EQ(resumed.next().rows, expected[i]);
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST_F(PreparedSnli, RequirementsFailBeforeTraining) {

@@ -5,17 +5,12 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "support/error_of.h"
+
 namespace negatron::dist {
 namespace {
 
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "";
-}
+using negatron::testing::error_of;
 
 bool every_rank_has_gpu() {
   int local_rank = 0;

@@ -4,19 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "support/error_of.h"
+
 #include "dist/mpi_communicator.h"
 
 namespace negatron::dist {
 namespace {
 
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const std::exception& error) {
-    return error.what();
-  }
-  return "";
-}
+using negatron::testing::error_of;
 
 TEST(MpiConfigAgreement, EqualConfigsPassInAnyEntryOrder) {
   auto comm = make_mpi_communicator();

@@ -2,20 +2,15 @@
 // expected Inputs, so a bad config is fixed from the message alone.
 #include <gtest/gtest.h>
 
+#include "support/error_of.h"
+
 #include "common/check.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using negatron::testing::error_of;
 
 std::unique_ptr<Loss> make(const std::string& name, const nlohmann::json& params = nlohmann::json::object()) {
   LossArgs args;

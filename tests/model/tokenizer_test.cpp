@@ -3,6 +3,8 @@
 #include "model/tokenizer.h"
 
 #include <gtest/gtest.h>
+
+#include "support/error_of.h"
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -15,6 +17,8 @@
 
 namespace negatron::model {
 namespace {
+
+using negatron::testing::error_of;
 
 using Pieces = std::vector<std::string>;
 using Ids = std::vector<int32_t>;
@@ -68,17 +72,6 @@ class TempFolder {
   std::string path_;
   std::vector<std::string> files_;
 };
-
-/// The message of the negatron::Error thrown by f ("" if none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Tokenizer, SplitsWordsIntoLongestPieces) {
   const Tokenizer tokenizer = bert_tokenizer();
