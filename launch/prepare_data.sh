@@ -27,4 +27,7 @@ prepare banking77_train --input "$DATA/banking77/train.csv" --columns text --lab
 # Distillation targets: the teacher's embedding of each sentence (MSELoss).
 prepare stsb_sentences_teacher --input "$DATA/stsbenchmark/sts-train.csv" --format tsv --no-header \
   --columns 5 --teacher "${NEGATRON_TEACHER:-$MODEL}" --teacher-label embedding
+# TSDAE: each STS-B train sentence with a copy of it whose words were deleted (columns noisy, text).
+prepare stsb_sentences_noisy --input "$DATA/stsbenchmark/sts-train.csv" --format tsv --no-header \
+  --columns 5 --rename 5=text --deletion-noise --del-ratio 0.6 --noise-seed 42
 echo "datasets in $OUT" >&2

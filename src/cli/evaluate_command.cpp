@@ -33,12 +33,33 @@ void register_evaluate_command(CLI::App& app) {
   auto& e = args->evaluator;
   CLI::App* cmd = app.add_subcommand("evaluate", "Run one evaluator on a model and print its metrics as JSON");
   cmd->add_option("--model", args->model, "model folder")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--type", e.type, "EmbeddingSimilarityEvaluator | TripletEvaluator")->capture_default_str();
+  cmd->add_option("--type", e.type,
+                  "EmbeddingSimilarityEvaluator | TripletEvaluator | BinaryClassificationEvaluator | "
+                  "InformationRetrievalEvaluator")
+      ->capture_default_str();
   cmd->add_option("--name", e.name, "metric prefix")->capture_default_str();
-  cmd->add_option("--input", e.path, "input .tsv/.csv/.jsonl")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--columns", e.columns, "text columns (2 for pairs, 3 for triplets)")->delimiter(',')->required();
-  cmd->add_option("--score-column", e.score_column, "gold score column (pairs)");
+  cmd->add_option("--input", e.path,
+                  "input .tsv/.csv/.jsonl (InformationRetrievalEvaluator with --corpus: the queries, _id and text)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--columns", e.columns,
+                  "text columns: 2 for pairs, 3 for triplets; InformationRetrievalEvaluator without --corpus: "
+                  "query, relevant document[, more corpus-only columns]")
+      ->delimiter(',');
+  cmd->add_option("--score-column", e.score_column, "gold score column (pairs), 0/1 label (binary classification)");
   cmd->add_option("--score-scale", e.score_scale, "divide gold scores by this")->capture_default_str();
+  cmd->add_option("--positive-label", e.positive_label,
+                  "BinaryClassificationEvaluator: this label is 1, every other 0 (default: labels are 0/1)");
+  cmd->add_option("--corpus", e.corpus_path, "InformationRetrievalEvaluator: corpus .jsonl/.tsv (_id, text)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--qrels", e.qrels_path,
+                  "InformationRetrievalEvaluator: .tsv with query-id, corpus-id[, score] (with --corpus)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--similarity-fn-names", e.similarity_fn_names,
+                  "cosine,dot,euclidean,manhattan subset (binary: all four; retrieval: cosine,dot)")
+      ->delimiter(',');
+  cmd->add_option("--corpus-chunk-size", e.corpus_chunk_size, "InformationRetrievalEvaluator: corpus chunk size")
+      ->capture_default_str();
   cmd->add_option("--format", e.format, "txt | jsonl | csv | tsv (default: from the extension)");
   cmd->add_flag("--no-header", args->no_header, "the .tsv/.csv has no header (columns are 0, 1, ...)");
   cmd->add_option("--batch-size", e.batch_size, "encode batch size")->capture_default_str();

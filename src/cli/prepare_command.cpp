@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "cli/commands.h"
 #include "common/log.h"
 #include "data/dataset_reader.h"
+#include "data/deletion_noise.h"
 #include "data/prefetcher.h"
 #include "data/prepare.h"
 #include "model/sentence_encoder.h"
@@ -20,6 +22,8 @@ struct PrepareArgs {
   std::string model, columns, on_error = "fail", teacher, teacher_label = "embedding";
   std::vector<std::string> renames;
   bool no_header = false;
+  bool deletion_noise = false;  // TSDAE: (noisy, text) pairs from one column, data/deletion_noise.h
+  data::DeletionNoiseOptions noise;
 };
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -84,6 +88,8 @@ void run_prepare(PrepareArgs& args) {
   auto encoder = model::SentenceEncoder::load(args.model);
   if (o.max_seq_length <= 0) o.max_seq_length = encoder->max_seq_length();
   o.source = {{"input", o.input}, {"model", args.model}, {"columns", o.columns}, {"label", o.label_column}};
+  std::optional<data::DeletionNoiseInput> noisy_input;  // rewrites o.input/columns; deletes its file at exit
+  if (args.deletion_noise) noisy_input.emplace(o, args.noise);
   std::unique_ptr<data::Teacher> teacher;
   if (!args.teacher.empty()) {
     NEG_CHECK(o.label_column.empty(), "--teacher replaces the label; do not also give --label");
@@ -113,11 +119,17 @@ void register_prepare_command(CLI::App& app) {
   cmd->add_option("--teacher", args->teacher, "teacher model folder: labels for MSELoss / MarginMSELoss")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--teacher-label", args->teacher_label, "embedding (of column 1) | margin")->capture_default_str();
+  cmd->add_flag("--deletion-noise", args->deletion_noise,
+                "TSDAE: store the one --columns text as (noisy, text) pairs, words deleted at --del-ratio");
+  cmd->add_option("--del-ratio", args->noise.del_ratio, "deletion probability per word")->capture_default_str();
+  cmd->add_option("--noise-seed", args->noise.seed, "seed of the deletion noise")->capture_default_str();
   cmd->add_option("--format", o.format, "txt|jsonl|csv|tsv|label (default: from the extension)");
   cmd->add_flag("--no-header", args->no_header, "csv/tsv without a header: columns are named 0, 1, ...");
   cmd->add_option("--encoding", o.encoding, "utf-8 | latin-1")->capture_default_str();
   cmd->add_option("--max-seq-length", o.max_seq_length, "tokens per text (0: the model's)")->capture_default_str();
   cmd->add_option("--shard-rows", o.shard_rows, "rows per shard file")->capture_default_str();
+  cmd->add_option("--chunk-rows", o.chunk_rows, "input rows read and tokenized at a time (memory: chunk + shard)")
+      ->capture_default_str();
   cmd->add_flag("--keep-text", o.keep_text, "store the raw text next to the token ids");
   cmd->add_option("--on-error", args->on_error, "bad rows: fail (default) or skip")->capture_default_str();
   cmd->add_option("--threads", o.threads, "tokenizer threads (0: all cores)")->capture_default_str();

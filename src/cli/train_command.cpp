@@ -34,6 +34,23 @@ data::LabelKind data_label_kind(losses::LabelKind kind) {
   return data::LabelKind::kNone;
 }
 
+/// bf16 runs the encoder's CUDA forwards under autocast (no loss scaling needed). fp16 would need a
+/// dynamic loss scaler threaded through every backward, GradCache's included, so it is refused on GPU.
+void configure_mixed_precision(model::SentenceEncoder& model, const train::TrainConfig& config, at::Device device) {
+  const auto& t = config.training;
+  NEG_CHECK(!(t.bf16 && t.fp16), "training.bf16 and training.fp16 are both true; choose one");
+  if (!t.bf16 && !t.fp16) return;
+  NEG_CHECK(config.model.dtype == "float32", "training.", t.bf16 ? "bf16" : "fp16",
+            " needs model.dtype float32, not ", config.model.dtype);
+  if (!device.is_cuda()) {
+    log::warn0("training.", t.bf16 ? "bf16" : "fp16", " applies to GPU runs only; this CPU run trains in float32");
+    return;
+  }
+  NEG_CHECK(!t.fp16, "training.fp16 is not supported (it needs loss scaling); use training.bf16 on GPUs with bf16");
+  model.set_autocast(at::kBFloat16);
+  log::info0("mixed precision: bf16 autocast in the encoder forward, float32 losses, weights and optimizer");
+}
+
 void freeze(model::SentenceEncoder& model, const std::vector<std::string>& prefixes) {
   for (auto& item : model.named_parameters()) {
     for (const auto& prefix : prefixes) {
@@ -42,14 +59,16 @@ void freeze(model::SentenceEncoder& model, const std::vector<std::string>& prefi
   }
 }
 
+/// The model's parameters, then each loss's own as "loss.<dataset name>.<parameter name>" (the
+/// names checkpoints store them under, and what weight-decay exemption looks at).
 std::vector<train::NamedParameter> trainable_parameters(model::SentenceEncoder& model,
-                                                        std::vector<std::unique_ptr<losses::Loss>>& losses) {
+                                                        std::vector<std::unique_ptr<losses::Loss>>& losses,
+                                                        const std::vector<std::string>& dataset_names) {
   std::vector<train::NamedParameter> out;
   for (auto& item : model.named_parameters()) out.push_back({item.key(), item.value()});
   for (size_t i = 0; i < losses.size(); ++i) {
-    const auto params = losses[i]->parameters();
-    for (size_t j = 0; j < params.size(); ++j) {
-      out.push_back({"loss" + std::to_string(i) + "." + std::to_string(j), params[j]});
+    for (auto& [name, tensor] : losses[i]->named_parameters()) {
+      out.push_back({"loss." + dataset_names.at(i) + "." + name, tensor});
     }
   }
   return out;
@@ -108,6 +127,7 @@ int run_train(const TrainArgs& args) {
   if (config.model.max_seq_length > 0) model->set_max_seq_length(config.model.max_seq_length);
   model->to(runtime.device);
   if (config.model.dtype == "float64") model->to(at::kDouble);
+  configure_mixed_precision(*model, config, runtime.device);
   freeze(*model, config.training.frozen_parameters);
 
   train::TrainerParts parts;
@@ -130,11 +150,11 @@ int run_train(const TrainArgs& args) {
   }
   data::MultiDatasetSampler sampler(samplers, data::parse_multi_dataset_kind(config.training.multi_dataset_batch_sampler),
                                     sampler_options.seed);
-  parts.parameters = trainable_parameters(*model, parts.losses);
+  parts.parameters = trainable_parameters(*model, parts.losses, parts.dataset_names);
   parts.optimizer = train::make_adamw(parts.parameters, config.training);
   train::TrainerState state;
   if (!resume_dir.empty()) {
-    state = train::load_checkpoint(resume_dir, *parts.optimizer, comm.rank());
+    state = train::load_checkpoint(resume_dir, *parts.optimizer, comm.rank(), train::select_loss_parameters(parts.parameters));
     sampler.restore(state.sampler);
     log::info0("resuming from ", resume_dir, " at step ", state.step);
   }

@@ -2,7 +2,8 @@
 // `negatron prepare` as a library call: a table (JSONL/CSV/TSV/label file) -> a dataset directory
 // of tokenized shards. Rows are checked (malformed, missing key, empty text, invalid UTF-8,
 // non-numeric label); each problem is reported as file:line and either fails the run or skips the
-// row. The dataset is built in "<output>.tmp-<pid>" and renamed into place only when complete.
+// row. The input is streamed in chunks of rows, each tokenized on all threads, and shards are written
+// as they fill. The dataset is built in "<output>.tmp-<pid>" and renamed into place only when complete.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -35,6 +36,9 @@ struct PrepareOptions {
   double label_scale = 1.0;
   int64_t max_seq_length = 0;  // tokens per text, specials included
   int64_t shard_rows = 100000;
+  /// Input rows read, checked and tokenized at a time: the input is streamed, so memory is bounded
+  /// by chunk_rows raw rows plus one shard of tokenized rows, whatever the input size.
+  int64_t chunk_rows = 10000;
   bool keep_text = false;
   bool skip_bad_rows = false;  // --on-error skip
   int threads = 0;             // 0 = all cores

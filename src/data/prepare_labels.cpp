@@ -12,32 +12,9 @@ namespace {
 
 constexpr int64_t kWarnedRows = 20;
 
-// auto: int64 if all values are integers; float32 if any value is a number (the others are then
-// reported as non-numeric); a class-name map if none is.
-LabelKind infer_kind(const std::vector<InputRow>& rows, bool* use_map) {
-  bool all_int = true, any_number = false;
-  for (const auto& row : rows) {
-    all_int = all_int && parse_int64(row.label).has_value();
-    any_number = any_number || parse_double(row.label).has_value();
-  }
-  *use_map = !any_number;
-  return all_int || !any_number ? LabelKind::kInt64 : LabelKind::kFloat32;
-}
-
-std::map<std::string, int64_t> sorted_label_map(const std::vector<InputRow>& rows, std::vector<std::string>* names) {
-  std::set<std::string> distinct;
-  for (const auto& row : rows) distinct.insert(row.label);
-  std::map<std::string, int64_t> ids;
-  for (const auto& name : distinct) {
-    ids.emplace(name, static_cast<int64_t>(names->size()));
-    names->push_back(name);
-  }
-  return ids;
-}
-
 // Parses one label into `plan`; returns a problem ("" when fine).
-std::string parse_label(const std::string& text, const std::map<std::string, int64_t>& map, double scale,
-                        LabelPlan& plan) {
+std::string parse_label(const std::string& text, double scale, LabelPlan& plan) {
+  const std::map<std::string, int64_t>& map = plan.ids;
   switch (plan.kind) {
     case LabelKind::kInt64: {
       if (!map.empty()) {
@@ -80,32 +57,70 @@ void BadRows::report(const std::string& message) {
   if (count == kWarnedRows) log::warn("further skipped rows are counted but not shown");
 }
 
-LabelPlan plan_labels(std::vector<InputRow>& rows, const PrepareOptions& o, BadRows& bad) {
+void LabelScan::add(const std::string& label) {
+  all_int = all_int && parse_int64(label).has_value();
+  any_number = any_number || parse_double(label).has_value();
+  if (keep_distinct && map_only_without_numbers && any_number) {
+    keep_distinct = false;
+    distinct.clear();
+  }
+  if (keep_distinct) distinct.insert(label);
+}
+
+bool labels_need_scan(const PrepareOptions& o) {
+  return !o.label_column.empty() && (o.label_type == "auto" || (o.label_type == "int" && o.label_map_file.empty()));
+}
+
+// auto: int64 if all values are integers; float32 if any value is a number (the others are then
+// reported as non-numeric); a class-name map (sorted distinct strings) if none is. int: a map
+// unless every value is an integer.
+LabelPlan make_label_plan(const PrepareOptions& o, const LabelScan* scan) {
   LabelPlan plan;
   if (o.label_column.empty()) return plan;
+  NEG_CHECK(scan || !labels_need_scan(o), "internal: label type ", o.label_type, " needs a scan of the labels");
   bool use_map = false;
-  plan.kind = o.label_type == "auto" ? infer_kind(rows, &use_map) : parse_label_kind(o.label_type);
-  std::map<std::string, int64_t> map;
+  if (o.label_type == "auto") {
+    use_map = !scan->any_number;
+    plan.kind = scan->all_int || !scan->any_number ? LabelKind::kInt64 : LabelKind::kFloat32;
+  } else {
+    plan.kind = parse_label_kind(o.label_type);
+  }
   if (!o.label_map_file.empty()) {
     NEG_CHECK(plan.kind == LabelKind::kInt64, "--label-map needs int labels, not ", label_kind_name(plan.kind));
-    map = read_label_map(o.label_map_file, &plan.names);
+    plan.ids = read_label_map(o.label_map_file, &plan.names);
   } else if (plan.kind == LabelKind::kInt64 && o.label_type == "int") {
-    bool all_int = true;
-    for (const auto& row : rows) all_int = all_int && parse_int64(row.label).has_value();
-    use_map = !all_int;
+    use_map = !scan->all_int;
   }
-  if (use_map && map.empty()) map = sorted_label_map(rows, &plan.names);
-  std::vector<InputRow> kept;
-  kept.reserve(rows.size());
-  for (auto& row : rows) {
-    const std::string problem = parse_label(row.label, map, o.label_scale, plan);
+  if (use_map && plan.ids.empty()) {
+    for (const auto& name : scan->distinct) {  // std::set: sorted
+      plan.ids.emplace(name, static_cast<int64_t>(plan.names.size()));
+      plan.names.push_back(name);
+    }
+  }
+  return plan;
+}
+
+void parse_labels(std::vector<InputRow>& rows, const PrepareOptions& o, LabelPlan& plan, BadRows& bad) {
+  if (plan.kind == LabelKind::kNone) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string problem = parse_label(rows[i].label, o.label_scale, plan);
     if (!problem.empty()) {
-      bad.report(detail::concat(o.input, ":", row.line, ": column '", o.label_column, "': ", problem));
+      bad.report(detail::concat(o.input, ":", rows[i].line, ": column '", o.label_column, "': ", problem));
       continue;
     }
-    kept.push_back(std::move(row));
+    if (kept != i) rows[kept] = std::move(rows[i]);
+    ++kept;
   }
-  rows = std::move(kept);
+  rows.resize(kept);
+}
+
+LabelPlan plan_labels(std::vector<InputRow>& rows, const PrepareOptions& o, BadRows& bad) {
+  LabelScan scan;
+  scan.map_only_without_numbers = o.label_type == "auto";
+  for (const auto& row : rows) scan.add(row.label);
+  LabelPlan plan = make_label_plan(o, &scan);
+  parse_labels(rows, o, plan, bad);
   return plan;
 }
 

@@ -6,6 +6,7 @@
 // Every record remembers the line it started on, so errors can name file and line.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,31 @@ struct TextTableOptions {
   /// If set, a malformed record (bad JSON, missing key, too few fields) is reported here
   /// ("file:line: why") and skipped instead of throwing. Structural CSV errors still throw.
   std::function<void(int64_t line, const std::string& message)> on_bad_record;
+};
+
+/// Reads a table record by record, holding one input block (1 MiB) and the records asked for:
+/// memory does not grow with the file. The header (csv/tsv) and, for .jsonl without given
+/// columns, the first good record are read by the constructor, so columns() is known from then on.
+/// Records, line numbers, errors and reports are those of read_text_table, in file order.
+class TextTableReader {
+ public:
+  TextTableReader(const std::string& path, const TextTableOptions& options = {});
+  ~TextTableReader();
+  TextTableReader(TextTableReader&&) noexcept;
+
+  const std::string& path() const;
+  const std::vector<std::string>& columns() const;
+  /// Index of a column; throws naming the file and the available columns.
+  size_t column_index(const std::string& name) const;
+  /// Appends up to `max_records` records to `out`; returns how many (0 only at the end of the input).
+  size_t read(std::vector<TextRecord>& out, size_t max_records);
+  /// Bytes of the file read so far, and its size (for progress).
+  int64_t bytes_read() const;
+  int64_t file_bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 /// Reads the whole file. Malformed records throw negatron::Error naming file:line.

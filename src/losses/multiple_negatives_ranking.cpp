@@ -67,11 +67,16 @@ at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const Multip
   const at::Tensor positives = in.local_positives.narrow(0, begin, rows);
   const at::Tensor docs_all = num_docs == 1 ? in.docs.front() : at::cat(in.docs, 0);
   const at::Tensor own = at::arange(in.offset + begin, in.offset + end, in.anchors.options().dtype(at::kLong));
-  const at::Tensor own_mask = one_hot_rows(own, global);  // [rows, N]
-
   at::Tensor query_to_doc = sim(queries, docs_all);  // [rows, K*N]
+  const bool plain = options.hardness_mode.empty() || options.hardness_strength == 0;
+  if (plain && options.directions.size() == 1) {
+    // The common case, as ST computes it: one fused cross-entropy over the scaled scores.
+    return at::cross_entropy_loss(query_to_doc * options.scale, own, {}, at::Reduction::Sum) /
+           static_cast<double>(batch);
+  }
+  const at::Tensor own_mask = one_hot_rows(own, global);  // [rows, N]
   std::vector<at::Tensor> scores;
-  if (!options.hardness_mode.empty() && options.hardness_strength > 0) {
+  if (!plain) {
     at::Tensor penalty = options.hardness_strength * query_to_doc.detach();
     at::Tensor own_docs = own_mask.repeat({1, num_docs});
     at::Tensor exclude;

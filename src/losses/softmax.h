@@ -8,7 +8,8 @@
 //   model; alias sentence_embedding_dimension), concatenation_sent_rep (true),
 //   concatenation_sent_difference (true), concatenation_sent_multiplication (false).
 // Loss-owned parameters: classifier.weight, classifier.bias (nn.Linear init). ST does not save the
-//   classifier with the model (it is training-only); neither do we: the trainer's checkpoint carries it.
+//   classifier; negatron writes it beside the model (checkpoints and final/) as
+//   loss_parameters.safetensors, keys "loss.<dataset>.classifier.*", and restores it on --resume.
 // Reference: Reimers & Gurevych 2019 (Sentence-BERT, arXiv:1908.10084);
 //   sentence_transformers/sentence_transformer/losses/softmax.py (ST 6.0.1).
 #include <ATen/ATen.h>

@@ -25,9 +25,12 @@ SelfAttention::SelfAttention(const TransformerConfig& c, const char* q, const ch
   if (o) out_ = register_module(o, torch::nn::Linear(c.hidden_size, c.hidden_size));
 }
 
-at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias) {
-  const int64_t batch = x.size(0), length = x.size(1), dim = x.size(2);
-  auto split_heads = [&](const at::Tensor& t) { return t.view({batch, length, heads_, dim / heads_}).transpose(1, 2); };
+at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias,
+                                  const TokenPacking* packing) {
+  auto split_heads = [&](const at::Tensor& t) {
+    const at::Tensor padded = packing ? packing->unpack(t) : t;  // [B, T, D]
+    return padded.view({padded.size(0), padded.size(1), heads_, -1}).transpose(1, 2);
+  };
   at::Tensor mask = key_mask;
   if (bias.defined()) {
     // Fold the boolean key mask into the additive bias; -inf rows cannot occur (CLS is never masked).
@@ -36,7 +39,8 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mas
   }
   at::Tensor context = at::scaled_dot_product_attention(split_heads(query_(x)), split_heads(key_(x)),
                                                         split_heads(value_(x)), mask, is_training() ? dropout_ : 0.0);
-  context = context.transpose(1, 2).reshape({batch, length, dim});
+  context = context.transpose(1, 2).flatten(2);  // [B, T, D]
+  if (packing) context = packing->pack(context);
   return out_ ? out_(context) : context;
 }
 
@@ -62,8 +66,8 @@ BertLayer::BertLayer(const TransformerConfig& c) {
   dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
 }
 
-at::Tensor BertLayer::forward(const at::Tensor& x, const at::Tensor& key_mask) {
-  at::Tensor attended = attention_norm_(dropout_(attention_dense_(attn_->forward(x, key_mask))) + x);
+at::Tensor BertLayer::forward(const at::Tensor& x, const at::Tensor& key_mask, const TokenPacking* packing) {
+  at::Tensor attended = attention_norm_(dropout_(attention_dense_(attn_->forward(x, key_mask, {}, packing))) + x);
   return ffn_.forward(attended, dropout_);
 }
 
@@ -102,17 +106,18 @@ EncoderOutput BertModel::forward(const TokenBatch& batch, int64_t num_layers) {
   at::Tensor positions = at::arange(length, batch.input_ids.options()).unsqueeze(0);
   at::Tensor token_types =
       batch.token_type_ids.defined() ? batch.token_type_ids : at::zeros_like(batch.input_ids);
-  at::Tensor x = word_(batch.input_ids) + token_type_(token_types) + position_(positions);
+  const TokenPacking packing(batch.attention_mask);
+  at::Tensor x = packing.pack(word_(batch.input_ids) + token_type_(token_types) + position_(positions));
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;
-  out.hidden_states.push_back(x);
+  out.hidden_states.push_back(packing.unpack(x));
   const at::Tensor key_mask = make_key_mask(batch.attention_mask);
   const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
   for (int64_t i = 0; i < count; ++i) {
-    x = layers_[i]->forward(x, key_mask);
-    out.hidden_states.push_back(x);
+    x = layers_[i]->forward(x, key_mask, &packing);
+    out.hidden_states.push_back(packing.unpack(x));
   }
-  out.token_embeddings = x;
+  out.token_embeddings = out.hidden_states.back();
   return out;
 }
 

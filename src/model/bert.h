@@ -8,6 +8,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "model/token_packing.h"
 #include "model/transformer.h"
 
 namespace negatron::model {
@@ -22,7 +23,9 @@ class SelfAttention : public torch::nn::Module {
   /// softmax(QK^T/sqrt(d) + bias, masked by key_mask) V, heads merged back to [B, T, D],
   /// then the output projection when one was named. key_mask may also be a ready additive float
   /// mask broadcastable to [B, H, T, T] (bias and padding folded in once per forward, as MPNet does).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias = {});
+  /// With `packing`, x and the result are packed [N, D] (only real tokens); without, padded [B, T, D].
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias = {},
+                     const TokenPacking* packing = nullptr);
 
  private:
   int64_t heads_;
@@ -46,7 +49,8 @@ struct FeedForward {
 class BertLayer : public torch::nn::Module {
  public:
   explicit BertLayer(const TransformerConfig& config);
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask);
+  /// x: packed [N, D] with `packing`, else padded [B, T, D]; the result has x's layout.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& key_mask, const TokenPacking* packing = nullptr);
 
  private:
   std::shared_ptr<SelfAttention> attn_;

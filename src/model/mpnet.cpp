@@ -48,8 +48,8 @@ MPNetLayer::MPNetLayer(const TransformerConfig& c) {
   dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
 }
 
-at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& scores_bias) {
-  at::Tensor attended = attention_norm_(dropout_(attn_->forward(x, scores_bias)) + x);
+at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& scores_bias, const TokenPacking* packing) {
+  at::Tensor attended = attention_norm_(dropout_(attn_->forward(x, scores_bias, {}, packing)) + x);
   return ffn_.forward(attended, dropout_);
 }
 
@@ -98,17 +98,18 @@ EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers) {
   NEG_CHECK(length + kMPNetPaddingIndex < config_.max_position_embeddings, "sequence of ", length,
             " tokens needs positions up to ", length + kMPNetPaddingIndex, ", beyond MPNet's max_position_embeddings ",
             config_.max_position_embeddings);
-  at::Tensor x = word_(batch.input_ids) + position_(mpnet_position_ids(batch.input_ids));
+  const TokenPacking packing(batch.attention_mask);
+  at::Tensor x = packing.pack(word_(batch.input_ids) + position_(mpnet_position_ids(batch.input_ids)));
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;
-  out.hidden_states.push_back(x);
+  out.hidden_states.push_back(packing.unpack(x));
   const at::Tensor scores_bias = attention_bias(batch.attention_mask, length, x);
   const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
   for (int64_t i = 0; i < count; ++i) {
-    x = layers_[i]->forward(x, scores_bias);
-    out.hidden_states.push_back(x);
+    x = layers_[i]->forward(x, scores_bias, &packing);
+    out.hidden_states.push_back(packing.unpack(x));
   }
-  out.token_embeddings = x;
+  out.token_embeddings = out.hidden_states.back();
   return out;
 }
 

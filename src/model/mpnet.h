@@ -30,7 +30,8 @@ class MPNetLayer : public torch::nn::Module {
  public:
   explicit MPNetLayer(const TransformerConfig& config);
   /// scores_bias: [B, H, T, T] added to the attention scores (relative positions + key padding).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& scores_bias);
+  /// x: packed [N, D] with `packing`, else padded [B, T, D]; the result has x's layout.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& scores_bias, const TokenPacking* packing = nullptr);
 
  private:
   std::shared_ptr<SelfAttention> attn_;

@@ -9,16 +9,40 @@
 
 #include "common/check.h"
 #include "common/progress.h"
+#include "model/autocast_scope.h"
 
 namespace negatron::model {
 
 SentenceEncoderOutput SentenceEncoder::forward(const TokenBatch& batch, int64_t num_layers) {
+  if (autocast_dtype_ && batch.input_ids.device().is_cuda()) return forward_mixed_precision(batch, num_layers);
   EncoderOutput encoded = transformer_->forward(batch, num_layers);
   SentenceEncoderOutput out;
   out.sentence_embedding = embed_tokens(encoded.token_embeddings, batch.attention_mask);
   out.token_embeddings = std::move(encoded.token_embeddings);
   out.hidden_states = std::move(encoded.hidden_states);
   return out;
+}
+
+SentenceEncoderOutput SentenceEncoder::forward_mixed_precision(const TokenBatch& batch, int64_t num_layers) {
+  SentenceEncoderOutput out;
+  {
+    const AutocastScope autocast(batch.input_ids.device().type(), *autocast_dtype_);
+    EncoderOutput encoded = transformer_->forward(batch, num_layers);
+    out.sentence_embedding = embed_tokens(encoded.token_embeddings, batch.attention_mask);
+    out.token_embeddings = std::move(encoded.token_embeddings);
+    out.hidden_states = std::move(encoded.hidden_states);
+  }
+  // Losses and evaluators always see float32, whatever precision the encoder ran in.
+  auto to_float = [](at::Tensor& t) { t = t.to(at::kFloat); };
+  to_float(out.sentence_embedding);
+  to_float(out.token_embeddings);
+  for (auto& state : out.hidden_states) to_float(state);
+  return out;
+}
+
+void SentenceEncoder::set_autocast(std::optional<at::ScalarType> dtype) {
+  NEG_CHECK(!dtype || *dtype == at::kBFloat16 || *dtype == at::kHalf, "autocast dtype must be bfloat16 or float16");
+  autocast_dtype_ = dtype;
 }
 
 at::Tensor SentenceEncoder::embed_tokens(const at::Tensor& token_embeddings, const at::Tensor& attention_mask) {

@@ -3,6 +3,7 @@
 // Loads and saves the sentence-transformers folder layout (modules.json and friends), so models move
 // freely between negatron and Python's SentenceTransformer(path).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ class SentenceEncoder : public torch::nn::Module {
 
   /// num_layers > 0 runs only the first k transformer layers (AdaptiveLayerLoss).
   SentenceEncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0);
+  /// Mixed precision for forward(): with a dtype (bfloat16 or float16), CUDA forwards run under
+  /// autocast and return float32 outputs; CPU forwards and std::nullopt run in the parameters' dtype.
+  void set_autocast(std::optional<at::ScalarType> dtype);
   /// Pooling + Dense + Normalize on given token embeddings (used for truncated-layer outputs).
   at::Tensor embed_tokens(const at::Tensor& token_embeddings, const at::Tensor& attention_mask);
 
@@ -61,6 +65,7 @@ class SentenceEncoder : public torch::nn::Module {
  private:
   SentenceEncoder() = default;
   friend struct SentenceEncoderIo;
+  SentenceEncoderOutput forward_mixed_precision(const TokenBatch& batch, int64_t num_layers);
 
   std::string source_dir_;
   std::shared_ptr<Tokenizer> tokenizer_;
@@ -69,6 +74,7 @@ class SentenceEncoder : public torch::nn::Module {
   std::vector<std::shared_ptr<Dense>> dense_;
   bool normalize_ = false;
   int64_t max_seq_length_ = 512;
+  std::optional<at::ScalarType> autocast_dtype_;
   nlohmann::json st_config_;  // config_sentence_transformers.json, kept for save
 };
 

@@ -11,6 +11,7 @@
 
 #include "common/check.h"
 #include "common/remove_tree.h"
+#include "model/safetensors.h"
 
 namespace fs = std::filesystem;
 
@@ -61,13 +62,49 @@ TrainerState TrainerState::from_json(const nlohmann::json& json, const std::stri
   return state;
 }
 
+std::vector<NamedParameter> select_loss_parameters(const std::vector<NamedParameter>& parameters) {
+  std::vector<NamedParameter> out;
+  for (const auto& p : parameters) {
+    if (p.name.rfind("loss.", 0) == 0) out.push_back(p);
+  }
+  return out;
+}
+
+void save_loss_parameters(const std::string& dir, const std::vector<NamedParameter>& loss_parameters) {
+  if (loss_parameters.empty()) return;
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& p : loss_parameters) tensors.emplace_back(p.name, p.tensor.detach());
+  model::save_safetensors((fs::path(dir) / kLossParametersFile).string(), tensors);
+}
+
+namespace {
+
+void load_loss_parameters(const fs::path& dir, const std::vector<NamedParameter>& loss_parameters) {
+  if (loss_parameters.empty()) return;
+  const fs::path file = dir / kLossParametersFile;
+  NEG_CHECK(fs::exists(file), file.string(), " is missing: the checkpoint was written for losses without parameters");
+  const model::TensorMap stored = model::load_safetensors(file.string());
+  at::NoGradGuard no_grad;
+  for (const auto& p : loss_parameters) {
+    auto it = stored.find(p.name);
+    NEG_CHECK(it != stored.end(), file.string(), " has no tensor '", p.name, "' (was the loss configuration changed?)");
+    NEG_CHECK(it->second.sizes() == p.tensor.sizes(), file.string(), ": tensor '", p.name, "' has shape ",
+              it->second.sizes(), ", the loss expects ", p.tensor.sizes());
+    const_cast<at::Tensor&>(p.tensor).copy_(it->second);
+  }
+}
+
+}  // namespace
+
 std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm) {
+                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm,
+                            const std::vector<NamedParameter>& loss_parameters) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(state.step));
   const fs::path tmp = final_dir.string() + ".partial";
   if (comm.rank() == 0) {
     remove_tree(tmp.string());
     model.save(tmp.string());
+    save_loss_parameters(tmp.string(), loss_parameters);
     torch::save(optimizer, (tmp / "optimizer.pt").string());
     std::ofstream(tmp / "trainer_state.json") << state.to_json().dump(2) << "\n";
   }
@@ -85,7 +122,8 @@ std::string save_checkpoint(const std::string& output_dir, model::SentenceEncode
   return final_dir.string();
 }
 
-TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank) {
+TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank,
+                             const std::vector<NamedParameter>& loss_parameters) {
   const fs::path path(dir);
   const fs::path state_file = path / "trainer_state.json";
   std::ifstream in(state_file);
@@ -98,6 +136,7 @@ TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimi
   }
   TrainerState state = TrainerState::from_json(json, state_file.string());
   torch::load(optimizer, (path / "optimizer.pt").string());
+  load_loss_parameters(path, loss_parameters);
   const fs::path rng_file = path / ("rng_state_" + std::to_string(rank) + ".pt");
   NEG_CHECK(fs::exists(rng_file), rng_file.string(), " is missing: resume with the same number of ranks");
   at::Tensor rng;

@@ -1,6 +1,7 @@
 #pragma once
 // Checkpoints: "<output_dir>/checkpoint-<step>/" is a sentence-transformers model folder (loadable
-// by SentenceTransformer(path)) plus trainer_state.json, optimizer.pt and rng_state_<rank>.pt.
+// by SentenceTransformer(path)) plus trainer_state.json, optimizer.pt, rng_state_<rank>.pt and, when
+// a loss owns parameters (SoftmaxLoss's classifier, TSDAE's decoder), loss_parameters.safetensors.
 // Written atomically: everything goes to a temporary folder, is fsynced, then renamed, so a process
 // killed mid-save leaves the previous checkpoint intact.
 #include <torch/optim/adamw.h>
@@ -12,6 +13,7 @@
 
 #include "dist/communicator.h"
 #include "model/sentence_encoder.h"
+#include "train/optimizer.h"
 
 namespace negatron::train {
 
@@ -25,13 +27,24 @@ struct TrainerState {
   static TrainerState from_json(const nlohmann::json& json, const std::string& origin);
 };
 
-/// Collective: every rank calls it (each saves its RNG state). Returns the checkpoint folder.
-std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm);
+constexpr const char* kLossParametersFile = "loss_parameters.safetensors";
 
-/// Loads optimizer, this rank's RNG and the trainer state from a checkpoint folder (the model
-/// weights are loaded by SentenceEncoder::load on the same folder).
-TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank);
+/// Collective: every rank calls it (each saves its RNG state). Returns the checkpoint folder.
+/// `loss_parameters` (named "loss.<dataset>.<parameter>") go to loss_parameters.safetensors.
+std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
+                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm,
+                            const std::vector<NamedParameter>& loss_parameters = {});
+
+/// The loss-owned entries of a trainer's parameter list (those named "loss.<dataset>.<parameter>").
+std::vector<NamedParameter> select_loss_parameters(const std::vector<NamedParameter>& parameters);
+
+/// Writes loss-owned parameters to <dir>/loss_parameters.safetensors (nothing when there are none).
+void save_loss_parameters(const std::string& dir, const std::vector<NamedParameter>& loss_parameters);
+
+/// Loads optimizer, this rank's RNG, the trainer state and the loss-owned parameters (in place, by
+/// name) from a checkpoint folder (the model weights are loaded by SentenceEncoder::load on it).
+TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank,
+                             const std::vector<NamedParameter>& loss_parameters = {});
 
 /// "latest" -> newest checkpoint-N under output_dir (empty if none); anything else is a path.
 std::string resolve_resume(const std::string& resume, const std::string& output_dir);

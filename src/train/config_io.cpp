@@ -290,9 +290,18 @@ void validate_config(const TrainConfig& c) {
   check_choice("device", c.device, "auto", "cpu", "cuda");
   check_choice("model.dtype", c.model.dtype, "float32", "float64");
   for (size_t i = 0; i < c.evaluators.size(); ++i) {
-    check_choice("evaluators." + std::to_string(i) + ".type", c.evaluators[i].type, "EmbeddingSimilarityEvaluator",
-                 "TripletEvaluator", "BinaryClassificationEvaluator");
-    NEG_CHECK(!c.evaluators[i].path.empty(), "config key 'evaluators.", i, ".path' is required");
+    const auto& e = c.evaluators[i];
+    const std::string key = "evaluators." + std::to_string(i);
+    check_choice(key + ".type", e.type, "EmbeddingSimilarityEvaluator", "TripletEvaluator",
+                 "BinaryClassificationEvaluator", "InformationRetrievalEvaluator");
+    NEG_CHECK(!e.path.empty(), "config key '", key, ".path' is required");
+    for (size_t j = 0; j < e.similarity_fn_names.size(); ++j) {
+      check_choice(key + ".similarity_fn_names." + std::to_string(j), e.similarity_fn_names[j], "cosine", "dot",
+                   "euclidean", "manhattan");
+    }
+    NEG_CHECK(e.corpus_chunk_size > 0, "config key '", key, ".corpus_chunk_size' must be > 0");
+    NEG_CHECK(e.corpus_path.empty() == e.qrels_path.empty(), "config keys '", key, ".corpus_path' and '", key,
+              ".qrels_path' go together (InformationRetrievalEvaluator, BEIR layout)");
   }
 }
 

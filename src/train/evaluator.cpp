@@ -2,7 +2,9 @@
 
 #include "common/check.h"
 #include "dist/gather.h"
+#include "train/binary_classification_evaluator.h"
 #include "train/embedding_similarity_evaluator.h"
+#include "train/information_retrieval_evaluator.h"
 #include "train/triplet_evaluator.h"
 
 namespace negatron::train {
@@ -22,7 +24,26 @@ at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator&
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorOptions& options) {
   if (options.type == "EmbeddingSimilarityEvaluator") return std::make_unique<EmbeddingSimilarityEvaluator>(options);
   if (options.type == "TripletEvaluator") return std::make_unique<TripletEvaluator>(options);
-  NEG_FAIL("unknown evaluator type '", options.type, "' (supported: EmbeddingSimilarityEvaluator, TripletEvaluator)");
+  if (options.type == "BinaryClassificationEvaluator") return std::make_unique<BinaryClassificationEvaluator>(options);
+  if (options.type == "InformationRetrievalEvaluator") return std::make_unique<InformationRetrievalEvaluator>(options);
+  NEG_FAIL("unknown evaluator type '", options.type,
+           "' (supported: EmbeddingSimilarityEvaluator, TripletEvaluator, BinaryClassificationEvaluator, "
+           "InformationRetrievalEvaluator)");
+}
+
+std::string prefixed_metric(const std::string& name, const std::string& key) {
+  return name.empty() ? key : name + "_" + key;
+}
+
+std::vector<std::string> similarity_fn_names_or(const std::vector<std::string>& names,
+                                                std::vector<std::string> defaults, const std::string& what) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& fn = names[i];
+    NEG_CHECK(fn == "cosine" || fn == "dot" || fn == "euclidean" || fn == "manhattan", what,
+              ": similarity_fn_names entry '", fn, "' is not one of: cosine, dot, euclidean, manhattan");
+    for (size_t j = 0; j < i; ++j) NEG_CHECK(names[j] != fn, what, ": similarity_fn_names lists '", fn, "' twice");
+  }
+  return names.empty() ? std::move(defaults) : names;
 }
 
 }  // namespace negatron::train

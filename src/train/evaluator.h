@@ -25,6 +25,14 @@ class Evaluator {
 
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorOptions& options);
 
+/// "<name>_<key>", or key alone when name is empty (sentence-transformers' prefix_name_to_metrics).
+std::string prefixed_metric(const std::string& name, const std::string& key);
+
+/// Checks each of `names` is one of cosine, dot, euclidean, manhattan (`what` names the evaluator
+/// in the error) and returns them, or `defaults` when empty.
+std::vector<std::string> similarity_fn_names_or(const std::vector<std::string>& names,
+                                                std::vector<std::string> defaults, const std::string& what);
+
 /// Embeddings [N, d] (float32, CPU) of all texts in order; each rank encodes texts[start_r, end_r).
 at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator& comm,
                               const std::vector<std::string>& texts, int64_t batch_size);

@@ -43,16 +43,41 @@ struct EvaluatorOptions {
   std::vector<std::string> columns;                    // text columns, in the evaluator's order
   std::string score_column;                            // gold score / label column
   double score_scale = 1.0;                            // gold scores are divided by this (STS-B: 5)
+  std::string positive_label;                          // BinaryClassification: this label is 1, others 0
+  std::string corpus_path;                             // InformationRetrieval, BEIR layout: corpus file
+  std::string qrels_path;                              // InformationRetrieval, BEIR layout: qrels file
+  std::vector<std::string> similarity_fn_names;        // BinaryClassification / InformationRetrieval
+  int64_t corpus_chunk_size = 50000;                   // InformationRetrieval: corpus texts scored at once
   std::string format;                                  // "" = from the extension; STS-B .csv is "tsv"
   bool has_header = true;
   int64_t batch_size = 64;
   template <class V> void visit(V& v) {
-    v("type", type, "EmbeddingSimilarityEvaluator | TripletEvaluator | BinaryClassificationEvaluator");
+    v("type", type,
+      "EmbeddingSimilarityEvaluator | TripletEvaluator | BinaryClassificationEvaluator | "
+      "InformationRetrievalEvaluator");
     v("name", name, "metric prefix (sentence-transformers style: <name>_spearman_cosine)");
-    v("path", path, "input file: .tsv, .csv or .jsonl");
-    v("columns", columns, "text columns (pairs: 2, triplets: anchor, positive, negative)");
-    v("score_column", score_column, "gold score or label column (pairs)");
+    v("path", path,
+      "input file: .tsv, .csv or .jsonl (InformationRetrievalEvaluator with corpus_path: the queries file, "
+      "keys/columns _id and text)");
+    v("columns", columns,
+      "text columns (pairs: 2, triplets: anchor, positive, negative; InformationRetrievalEvaluator without "
+      "corpus_path: query, relevant document, then any further corpus-only columns such as hard negatives; "
+      "texts are their own ids and the corpus is every distinct document text of those columns)");
+    v("score_column", score_column, "gold score or label column (pairs; BinaryClassificationEvaluator: 0/1 label)");
     v("score_scale", score_scale, "divide gold scores by this (STS-B scores are 0..5)");
+    v("positive_label", positive_label,
+      "BinaryClassificationEvaluator: label text counted as 1, every other label 0 (empty: labels must be 0 or 1)");
+    v("corpus_path", corpus_path,
+      "InformationRetrievalEvaluator, BEIR layout: corpus .jsonl/.tsv with _id and text (title is not used; "
+      "format from the extension); then path is the queries file (_id, text) and qrels_path is required");
+    v("qrels_path", qrels_path,
+      "InformationRetrievalEvaluator, BEIR layout: .tsv with header query-id, corpus-id[, score]; rows with "
+      "score <= 0 are not relevant; every id must exist in the queries / corpus file");
+    v("similarity_fn_names", similarity_fn_names,
+      "cosine | dot | euclidean | manhattan, for BinaryClassificationEvaluator (empty: all four) and "
+      "InformationRetrievalEvaluator (empty: cosine, dot)");
+    v("corpus_chunk_size", corpus_chunk_size,
+      "InformationRetrievalEvaluator: corpus texts encoded and scored at once (a running top-k is kept)");
     v("format", format, "input format: txt | jsonl | csv | tsv (empty: from the file extension)");
     v("has_header", has_header, "whether .tsv/.csv input has a header line (else columns are 0, 1, ...)");
     v("batch_size", batch_size, "encode batch size");
@@ -100,8 +125,8 @@ struct TrainingOptions {
     v("max_steps", max_steps, "total optimizer steps (overrides num_train_epochs when > 0)");
     v("max_grad_norm", max_grad_norm, "global gradient-norm clip (0: off)");
     v("seed", seed, "seed of model init, sampling and dropout");
-    v("bf16", bf16, "bf16 autocast (GPU only; fp32 on CPU)");
-    v("fp16", fp16, "fp16 autocast (GPU only; fp32 on CPU)");
+    v("bf16", bf16, "bf16 autocast of the encoder forward on GPU (float32 on CPU, with a warning)");
+    v("fp16", fp16, "fp16: refused on GPU (no loss scaling; use bf16), float32 on CPU with a warning");
     v("eval_steps", eval_steps, "evaluate every N steps (0: before and after training only)");
     v("save_steps", save_steps, "checkpoint every N steps (0: at the end only)");
     v("save_total_limit", save_total_limit, "keep at most N checkpoints (0: all); the best is kept");

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "dist/data_parallel.h"
+#include "train/curve_plot.h"
 
 namespace negatron::train {
 namespace {
@@ -112,7 +113,8 @@ void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_
 
 void Trainer::save(bool final_save) {
   state_.sampler = parts_.data->state();
-  const std::string dir = save_checkpoint(config_.output_dir, *parts_.model, *parts_.optimizer, state_, *parts_.comm);
+  const std::string dir = save_checkpoint(config_.output_dir, *parts_.model, *parts_.optimizer, state_, *parts_.comm,
+                                          select_loss_parameters(parts_.parameters));
   log::info0("saved checkpoint ", dir);
   if (parts_.comm->rank() == 0) {
     rotate_checkpoints(config_.output_dir, config_.training.save_total_limit, state_.best_checkpoint);
@@ -189,7 +191,18 @@ TrainResult Trainer::run() {
   result.final_model_dir = config_.output_dir + "/final";
   if (comm.rank() == 0) {
     parts_.model->save(result.final_model_dir);
+    save_loss_parameters(result.final_model_dir, select_loss_parameters(parts_.parameters));
     log::info0("final model: ", result.final_model_dir, "; metrics: ", metrics_.path());
+    // The loss and evaluation curves as a PNG; a plotting failure costs the plot, not the run.
+    const std::string curves = config_.output_dir + "/training_curves.png";
+    std::vector<std::string> primary;
+    for (const auto& evaluator : parts_.evaluators) primary.push_back(evaluator->primary_metric());
+    try {
+      plot_training_curves(metrics_.path(), curves, primary);
+      log::info0("training curves: ", curves);
+    } catch (const std::exception& e) {
+      log::warn0("could not plot the training curves: ", e.what());
+    }
   }
   comm.barrier();
   result.steps = state_.step;

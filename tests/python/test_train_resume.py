@@ -1,5 +1,5 @@
 """Checkpoints: a resumed CPU run is bit-identical to an uninterrupted one (dropout on, so the RNG
-state is restored too), a run killed while saving leaves a usable latest checkpoint, and the CLI
+state is restored too; with SoftmaxLoss the loss-owned classifier is restored too), a run killed while saving leaves a usable latest checkpoint, and the CLI
 reports config errors with the key."""
 import json
 import os
@@ -24,37 +24,61 @@ def setup(tmp_path_factory, minilm):
     dataset = root / "ds"
     run_negatron("prepare", "--model", model, "--input", triplets, "--columns", "anchor,positive,negative",
                  "--output", dataset, "--no-progress")
+    pairs = root / "pairs.tsv"
+    pairs.write_text("".join((DATA / "snli" / "pairs_dev.tsv").read_text().splitlines(True)[:97]))
+    run_negatron("prepare", "--model", model, "--input", pairs, "--columns", "sentence1,sentence2", "--label", "label",
+                 "--output", root / "pairs_ds", "--no-progress")
     return root, model, dataset
 
 
-def write_config(root, model, dataset, out, **training):
+LOSSES = {"mnrl": ("ds", {"name": "MultipleNegativesRankingLoss"}),
+          "softmax": ("pairs_ds", {"name": "SoftmaxLoss", "num_labels": 3})}
+
+
+def write_config(root, model, dataset, out, loss=LOSSES["mnrl"][1], **training):
     config = root / f"{out.name}.yaml"
     base = {"per_device_train_batch_size": 8, "max_steps": 6, "learning_rate": 1e-3, "logging_steps": 1,
             "warmup_ratio": 0.2, "seed": 3, "threads": 1}
     config.write_text(json.dumps({
         "model": {"path": str(model)},
-        "datasets": [{"name": "nli", "path": str(dataset), "loss": {"name": "MultipleNegativesRankingLoss"}}],
+        "datasets": [{"name": "nli", "path": str(dataset), "loss": loss}],
         "training": {**base, **training}, "output_dir": str(out)}))
     return config
 
 
-def test_resume_is_bit_identical(setup):
-    root, model, dataset = setup
-    straight = root / "straight"
-    config = write_config(root, model, dataset, straight, save_steps=3)
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_resume_is_bit_identical(setup, loss):
+    root, model, _ = setup
+    dataset, loss_config = root / LOSSES[loss][0], LOSSES[loss][1]
+    straight = root / f"straight_{loss}"
+    config = write_config(root, model, dataset, straight, loss_config, save_steps=3)
     run_negatron("train", "--config", config)
-    resumed = root / "resumed"
+    resumed = root / f"resumed_{loss}"
     resumed.mkdir()
     shutil.copytree(straight / "checkpoint-3", resumed / "checkpoint-3")
-    config_resumed = write_config(root, model, dataset, resumed, save_steps=3)
+    config_resumed = write_config(root, model, dataset, resumed, loss_config, save_steps=3)
     run_negatron("train", "--config", config_resumed, "--resume", "latest")
-    a = load_file(str(straight / "final" / "model.safetensors"))
-    b = load_file(str(resumed / "final" / "model.safetensors"))
-    assert a.keys() == b.keys()
-    for key in a:
-        assert np.array_equal(a[key], b[key]), f"{key} differs after resume"
+    files = ["model.safetensors"] + (["loss_parameters.safetensors"] if loss == "softmax" else [])
+    for name in files:
+        a = load_file(str(straight / "final" / name))
+        b = load_file(str(resumed / "final" / name))
+        assert a.keys() == b.keys()
+        for key in a:
+            assert np.array_equal(a[key], b[key]), f"{name}: {key} differs after resume"
+    if loss == "softmax":  # the classifier is saved with the model: 3 classes x (u, v, |u - v|)
+        classifier = load_file(str(straight / "final" / "loss_parameters.safetensors"))
+        assert sorted(classifier) == ["loss.nli.classifier.bias", "loss.nli.classifier.weight"]
+        assert classifier["loss.nli.classifier.weight"].shape[0] == 3
+        assert not np.array_equal(classifier["loss.nli.classifier.weight"],
+                                  load_file(str(straight / "checkpoint-3" / "loss_parameters.safetensors"))[
+                                      "loss.nli.classifier.weight"]), "the classifier was not trained"
     losses = lambda d: [r["loss"] for r in map(json.loads, open(d / "metrics.jsonl")) if r["type"] == "train"]
     assert losses(straight)[3:] == losses(resumed)
+    from PIL import Image  # the trainer plots its own loss and evaluation curves
+    for out in (straight, resumed):
+        with Image.open(out / "training_curves.png") as image:
+            image.load()
+            assert image.format == "PNG" and image.mode == "RGB" and image.size == (1280, 440)
 
 
 def test_killed_run_leaves_a_usable_checkpoint(setup):
