@@ -97,6 +97,11 @@ struct Case {
   bool dropout_on = true;  // also run the dropout-on comparison (the slow one)
 };
 
+// How gtest prints a Case (skipped and failed tests), instead of its raw bytes.
+void PrintTo(const Case& c, std::ostream* out) {
+  *out << c.name << " " << c.params.dump() << ", " << c.columns << " columns, mini_batch " << c.mini_batch;
+}
+
 class CachedEqualsPlain : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CachedEqualsPlain, DropoutOff) {
@@ -161,7 +166,7 @@ INSTANTIATE_TEST_SUITE_P(
                             {"margin", 0.05},
                             {"temperature", 0.5}},
                            3, 3}),
-    [](const auto& info) { return "case" + std::to_string(info.index); });
+    [](const auto& info) { return info.param.name + "_" + std::to_string(info.index); });
 
 TEST(CachedMatryoshka, CacheMovesOutside) {
   LossArgs args;
