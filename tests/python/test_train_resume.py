@@ -114,3 +114,15 @@ def test_print_config_lists_every_default(setup, tmp_path):
     printed = run_negatron("train", "--config", config, "--print-config").stdout
     for key in ("per_device_train_batch_size", "lr_scheduler_type", "gather_across_devices", "save_total_limit"):
         assert key in printed
+
+
+def test_mixed_precision_options(setup, tmp_path):
+    """bf16 trains the CPU run in float32 with a warning; bf16 together with fp16 is refused."""
+    root, model, dataset = setup
+    config = write_config(root, model, dataset, tmp_path / "bf16", max_steps=1)
+    result = run_negatron("train", "--config", config, "--set", "training.bf16=true")
+    assert "training.bf16 applies to GPU runs only; this CPU run trains in float32" in result.stderr
+    both = run_negatron("train", "--config", config, "--set", "training.bf16=true", "--set", "training.fp16=true",
+                        check=False)
+    assert both.returncode != 0
+    assert "training.bf16 and training.fp16 are both true; choose one" in both.stderr
