@@ -1,6 +1,7 @@
 #include "data/dataset_reader.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <numeric>
 
 #include "common/check.h"
@@ -8,6 +9,16 @@
 
 namespace negatron::data {
 namespace {
+
+/// kDefaultChunkCacheBytes, or NEGATRON_HDF5_CHUNK_CACHE_MB (0 disables the cache).
+size_t chunk_cache_bytes() {
+  const char* value = std::getenv("NEGATRON_HDF5_CHUNK_CACHE_MB");
+  if (value == nullptr || *value == '\0') return kDefaultChunkCacheBytes;
+  char* end = nullptr;
+  const double megabytes = std::strtod(value, &end);
+  NEG_CHECK(*end == '\0' && megabytes >= 0, "NEGATRON_HDF5_CHUNK_CACHE_MB='", value, "' is not a size in MiB");
+  return static_cast<size_t>(megabytes * 1024 * 1024);
+}
 
 std::string label_description(LabelKind kind, int64_t dimension) {
   return kind == LabelKind::kFloat32Vector ? label_kind_name(kind) + "[" + std::to_string(dimension) + "]"
@@ -56,9 +67,12 @@ std::shared_ptr<DatasetReader> DatasetReader::open(const std::string& dir, const
   reader->manifest_ = read_manifest(dir);
   check_requirements(reader->manifest_, dir, requirements);
   reader->shard_starts_.push_back(0);
+  const size_t cache = chunk_cache_bytes();
+  const double total_rows = static_cast<double>(std::max<int64_t>(reader->manifest_.rows, 1));
   for (const auto& info : reader->manifest_.shards) {
     const std::string path = dir + "/" + info.file;
-    reader->shards_.emplace_back(path, info, reader->manifest_);
+    const auto shard_cache = static_cast<size_t>(static_cast<double>(cache) * static_cast<double>(info.rows) / total_rows);
+    reader->shards_.emplace_back(path, info, reader->manifest_, shard_cache);
     if (requirements.verify_checksums) {
       NEG_CHECK(file_checksum(path) == info.checksum, path, ": shard checksum mismatch (corrupt shard)");
     }
@@ -86,7 +100,6 @@ DatasetRows DatasetReader::read(const std::vector<int64_t>& rows, bool with_text
   if (manifest_.label_kind == LabelKind::kFloat32 || manifest_.label_kind == LabelKind::kFloat32Vector) {
     out.float_labels.resize(rows.size() * width);
   }
-  std::lock_guard<std::mutex> lock(mutex_);
   for_each_shard_group(located, shards_.size(), [&](size_t shard, const auto& local, const auto& positions) {
     ShardRows part = shards_[shard].read(local, with_text);
     for (size_t k = 0; k < positions.size(); ++k) {
@@ -107,7 +120,6 @@ std::vector<uint64_t> DatasetReader::read_hashes(const std::vector<int64_t>& row
   for (int64_t row : rows) located.push_back(locate(row));
   const size_t columns = manifest_.text_columns.size();
   std::vector<uint64_t> out(rows.size() * columns);
-  std::lock_guard<std::mutex> lock(mutex_);
   for_each_shard_group(located, shards_.size(), [&](size_t shard, const auto& local, const auto& positions) {
     std::vector<uint64_t> part = shards_[shard].read_hashes(local);
     for (size_t k = 0; k < positions.size(); ++k) {
@@ -121,7 +133,6 @@ std::vector<int64_t> DatasetReader::read_all_int_labels() const {
   NEG_CHECK(manifest_.label_kind == LabelKind::kInt64, dir_, ": GROUP_BY_LABEL needs int64 labels, the dataset has ",
             label_kind_name(manifest_.label_kind));
   std::vector<int64_t> out;
-  std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& shard : shards_) {
     auto part = shard.read_all_int_labels();
     out.insert(out.end(), part.begin(), part.end());

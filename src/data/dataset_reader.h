@@ -1,11 +1,13 @@
 #pragma once
 // Opens a prepared dataset directory and reads arbitrary rows by global index. Knows nothing of
 // ranks: samplers decide which rows a rank needs, the reader fetches just those.
-// Thread-safe (one lock around the serial HDF5 library).
+// Thread-safe: ShardReader holds the process-wide HDF5 lock only for its H5Dread calls (one per
+// dataset per shard per request), so threads overlap their copying and collating.
+// Memory: the HDF5 chunk cache is bounded per reader (kDefaultChunkCacheBytes, or the environment
+// variable NEGATRON_HDF5_CHUNK_CACHE_MB), split over the shards by rows; nothing else is kept per row.
 #include <climits>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,8 +65,10 @@ class DatasetReader {
   DatasetManifest manifest_;
   std::vector<ShardReader> shards_;
   std::vector<int64_t> shard_starts_;  // global index of each shard's first row, plus the total
-  mutable std::mutex mutex_;
 };
+
+/// HDF5 chunk cache of one DatasetReader, all shards together.
+constexpr size_t kDefaultChunkCacheBytes = size_t{64} << 20;
 
 /// Throws with a clear message if `manifest` (of `dir`) does not meet `requirements`.
 void check_requirements(const DatasetManifest& manifest, const std::string& dir, const DatasetRequirements& requirements);

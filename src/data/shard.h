@@ -7,8 +7,13 @@
 //   /text_<c>/utf8          uint8  [total bytes]   (has_text only) raw text, ragged like ids
 //   /text_<c>/utf8_offsets  int64  [rows + 1]
 //   /labels                 int64 [rows] | float32 [rows] | float32 [rows, dimension]
-// Every dataset is chunked with shuffle + deflate(1) + Fletcher-32; the library verifies each chunk
-// as it is read, and errors name the shard file.
+// Every dataset is chunked (4 KiB; 64 KiB before, still read) with shuffle + deflate(1) + Fletcher-32;
+// the library verifies each chunk as it is read, and errors name the shard file.
+// Reads are batched: ShardReader::read sorts and dedups the rows asked for and issues one H5Dread per
+// dataset (a union of hyperslabs: the rows' offsets, then their coalesced value ranges), then
+// scatters the rows back into the order asked for. All HDF5 calls of the process (this file's)
+// hold one lock unless the library is thread-safe; copying rows out happens outside it.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,13 +57,20 @@ struct ShardRows {
   std::vector<float> float_labels;                     // [i * dimension]
 };
 
+/// Default chunk cache of one shard (all its datasets together), see ShardReader.
+constexpr size_t kDefaultShardChunkCacheBytes = 4 << 20;
+
 class ShardReader {
  public:
   /// Opens the file and checks row counts against `info`; errors name the shard file.
-  ShardReader(const std::string& path, const ShardInfo& info, const DatasetManifest& manifest);
+  /// `chunk_cache_bytes`: HDF5 chunk cache for the whole shard, split over its datasets in
+  /// proportion to their uncompressed size (a share below one chunk disables that dataset's cache).
+  ShardReader(const std::string& path, const ShardInfo& info, const DatasetManifest& manifest,
+              size_t chunk_cache_bytes = kDefaultShardChunkCacheBytes);
   ~ShardReader();
   ShardReader(ShardReader&&) noexcept;
 
+  /// Rows in the order asked for; duplicates and any order allowed. Thread-safe.
   ShardRows read(const std::vector<int64_t>& rows, bool with_text) const;
   /// Text hashes of `rows`, row-major: out[i * columns + c].
   std::vector<uint64_t> read_hashes(const std::vector<int64_t>& rows) const;
