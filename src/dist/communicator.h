@@ -14,6 +14,20 @@ namespace negatron::dist {
 
 enum class ReduceOp { kSum, kMax, kMin };
 
+/// An all-reduce in flight (Communicator::all_reduce_async). wait() returns once the result is in
+/// the tensor that was passed (on CUDA: once work queued afterwards on the caller's current stream
+/// is ordered after it), and may be called more than once. Until then the tensor must be neither
+/// read nor written. Destroying a handle without wait() is for error paths only: the buffer is
+/// then kept alive (leaked) rather than freed under a collective that may still run.
+class PendingReduction {
+ public:
+  virtual ~PendingReduction() = default;
+  virtual void wait() = 0;
+  /// Lets the backend advance the reduction without blocking (MPI moves nonblocking collectives
+  /// forward only inside MPI calls); the default does nothing.
+  virtual void progress() {}
+};
+
 /// Bytes and calls per collective kind, for benchmarks (bytes this rank sent).
 struct CommStats {
   int64_t all_gather_calls = 0, all_gather_bytes = 0;
@@ -35,6 +49,12 @@ class Communicator {
   virtual at::Tensor all_gather(const at::Tensor& tensor) = 0;
   /// In place.
   virtual void all_reduce(at::Tensor& tensor, ReduceOp op = ReduceOp::kSum) = 0;
+  /// all_reduce started without waiting for it; wait() on the handle completes it. Handles are
+  /// completed in any order, but every rank must start its async all-reduces in the same order.
+  /// Counted in stats() as an all_reduce when started. The default runs the blocking all_reduce
+  /// (correct, not overlapped); MPI (MPI_Iallreduce on its own duplicate communicator) and NCCL
+  /// (a communication stream) override it.
+  virtual std::unique_ptr<PendingReduction> all_reduce_async(at::Tensor& tensor, ReduceOp op = ReduceOp::kSum);
   /// In place, from `root`.
   virtual void broadcast(at::Tensor& tensor, int root = 0) = 0;
   virtual void barrier() = 0;
@@ -46,6 +66,17 @@ class Communicator {
  protected:
   CommStats stats_;
 };
+
+/// A reduction that is already complete (what the default all_reduce_async returns).
+class CompletedReduction : public PendingReduction {
+ public:
+  void wait() override {}
+};
+
+inline std::unique_ptr<PendingReduction> Communicator::all_reduce_async(at::Tensor& tensor, ReduceOp op) {
+  all_reduce(tensor, op);
+  return std::make_unique<CompletedReduction>();
+}
 
 /// World size 1: every collective is the identity.
 std::shared_ptr<Communicator> make_local_communicator();

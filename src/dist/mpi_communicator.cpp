@@ -25,11 +25,49 @@ void check_cpu(const at::Tensor& tensor, const char* collective, int rank) {
             collective, " on rank ", rank);
 }
 
+/// One MPI_Iallreduce in flight. Holds the buffer (and the caller's tensor, when the buffer is a
+/// contiguous copy) until MPI_Wait.
+class MpiPendingReduction : public PendingReduction {
+ public:
+  MpiPendingReduction(at::Tensor tensor, at::Tensor buffer, MPI_Request request)
+      : tensor_(std::move(tensor)), buffer_(std::move(buffer)), request_(request) {}
+
+  ~MpiPendingReduction() override {
+    if (request_ == MPI_REQUEST_NULL) return;
+    // Not waited for (an exception on the way): a nonblocking collective's request can be neither
+    // freed nor cancelled, and waiting here could hang if a peer failed, so the buffer is leaked.
+    (void)new at::Tensor(buffer_);
+  }
+
+  void wait() override {
+    if (request_ != MPI_REQUEST_NULL) MPI_CHECK(MPI_Wait(&request_, MPI_STATUS_IGNORE));
+    if (!buffer_.defined()) return;
+    if (!buffer_.is_same(tensor_)) tensor_.copy_(buffer_);
+    buffer_ = at::Tensor();
+    tensor_ = at::Tensor();
+  }
+
+  void progress() override {
+    if (request_ == MPI_REQUEST_NULL) return;
+    int done = 0;
+    MPI_CHECK(MPI_Test(&request_, &done, MPI_STATUS_IGNORE));  // sets request_ to null once done
+  }
+
+ private:
+  at::Tensor tensor_, buffer_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(MPI_Comm parent) {
     MPI_CHECK(MPI_Comm_dup(parent, &comm_));
     MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    // The async all-reduces get their own communicator: their order among themselves is the same
+    // on every rank, but not necessarily relative to the blocking collectives (a gradient bucket
+    // launched from a backward hook may start before or after a gather's backward all_gather).
+    MPI_CHECK(MPI_Comm_dup(parent, &async_comm_));
+    MPI_CHECK(MPI_Comm_set_errhandler(async_comm_, MPI_ERRORS_RETURN));
     MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
     MPI_CHECK(MPI_Comm_size(comm_, &world_));
     local_rank_ = mpi_local_rank(comm_);
@@ -38,7 +76,10 @@ class MpiCommunicator : public Communicator {
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);  // no throw from a destructor
+    if (!finalized) {  // no throw from a destructor
+      MPI_Comm_free(&async_comm_);
+      MPI_Comm_free(&comm_);
+    }
   }
 
   int rank() const override { return rank_; }
@@ -80,6 +121,18 @@ class MpiCommunicator : public Communicator {
     if (!buffer.is_same(tensor)) tensor.copy_(buffer);
     stats_.all_reduce_calls++;
     stats_.all_reduce_bytes += tensor.nbytes();
+  }
+
+  std::unique_ptr<PendingReduction> all_reduce_async(at::Tensor& tensor, ReduceOp op) override {
+    check_cpu(tensor, "all_reduce_async", rank_);
+    const MPI_Datatype type = mpi_reduce_datatype(tensor.scalar_type(), "all_reduce_async");
+    const int count = checked_count(tensor.numel(), "all_reduce_async", rank_);
+    at::Tensor buffer = tensor.is_contiguous() ? tensor : tensor.contiguous();
+    MPI_Request request = MPI_REQUEST_NULL;
+    MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, buffer.data_ptr(), count, type, mpi_reduce_op(op), async_comm_, &request));
+    stats_.all_reduce_calls++;
+    stats_.all_reduce_bytes += tensor.nbytes();
+    return std::make_unique<MpiPendingReduction>(tensor, buffer, request);
   }
 
   void broadcast(at::Tensor& tensor, int root) override {
@@ -128,7 +181,7 @@ class MpiCommunicator : public Communicator {
     return n;
   }
 
-  MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm comm_ = MPI_COMM_NULL, async_comm_ = MPI_COMM_NULL;
   int rank_ = 0, world_ = 1, local_rank_ = 0;
 };
 

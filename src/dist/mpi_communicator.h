@@ -5,6 +5,9 @@
 //   all_gather: unequal row counts via MPI_Allgatherv (rows, dtype and trailing size are checked
 //               to agree across ranks first; a mismatch throws on every rank alike).
 //   all_reduce: sum/max/min in place for float, double, int64, int32 (int8/uint8).
+//   all_reduce_async: MPI_Iallreduce on a second duplicate communicator (so async reductions
+//               started from backward hooks never interleave with the blocking collectives in a
+//               rank-dependent order); the handle's wait() is MPI_Wait.
 //   broadcast, barrier: any dtype; abort: MPI_Abort with a message naming the rank.
 #include <mpi.h>
 

@@ -1,12 +1,16 @@
 #if NEGATRON_WITH_NCCL
 #include "dist/nccl_communicator.h"
 
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #include <nccl.h>
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "common/log.h"
 #include "dist/mpi_check.h"
@@ -44,6 +48,43 @@ int64_t row_elements(const at::Tensor& tensor) {
   return n;
 }
 
+/// Makes `waiter` wait (on the device, not the host) for the work queued so far on `producer`.
+void stream_wait(const c10::cuda::CUDAStream& waiter, const c10::cuda::CUDAStream& producer) {
+  if (waiter == producer) return;
+  cudaEvent_t event = nullptr;
+  C10_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  C10_CUDA_CHECK(cudaEventRecord(event, producer.stream()));
+  C10_CUDA_CHECK(cudaStreamWaitEvent(waiter.stream(), event, 0));
+  C10_CUDA_CHECK(cudaEventDestroy(event));  // released by the driver once the wait has consumed it
+}
+
+/// An ncclAllReduce queued on the communication stream; wait() orders the caller's current
+/// stream after it (no host synchronisation, except when the caller's tensor is on the CPU).
+class NcclPendingReduction : public PendingReduction {
+ public:
+  NcclPendingReduction(at::Tensor tensor, at::Tensor buffer, const c10::cuda::CUDAStream& comm_stream)
+      : tensor_(std::move(tensor)), buffer_(std::move(buffer)), device_(comm_stream.device()) {
+    C10_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    C10_CUDA_CHECK(cudaEventRecord(done_, comm_stream.stream()));
+  }
+  ~NcclPendingReduction() override {
+    if (done_ != nullptr) cudaEventDestroy(done_);  // the buffer's stream use is recorded with the allocator
+  }
+  void wait() override {
+    if (!buffer_.defined()) return;
+    c10::cuda::CUDAGuard guard(device_);
+    C10_CUDA_CHECK(cudaStreamWaitEvent(c10::cuda::getCurrentCUDAStream(device_.index()).stream(), done_, 0));
+    if (!buffer_.is_same(tensor_)) tensor_.copy_(buffer_);
+    buffer_ = at::Tensor();
+    tensor_ = at::Tensor();
+  }
+
+ private:
+  at::Tensor tensor_, buffer_;
+  at::Device device_;
+  cudaEvent_t done_ = nullptr;
+};
+
 class NcclCommunicator : public Communicator {
  public:
   NcclCommunicator(MPI_Comm parent, int device_index) : device_(at::kCUDA, static_cast<at::DeviceIndex>(device_index)) {
@@ -55,6 +96,7 @@ class NcclCommunicator : public Communicator {
     if (rank_ == 0) check(ncclGetUniqueId(&id), "ncclGetUniqueId");
     MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, parent));
     check(ncclCommInitRank(&comm_, world_, id, rank_), "ncclCommInitRank");
+    comm_stream_.emplace(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device_.index()));
   }
 
   ~NcclCommunicator() override {
@@ -79,8 +121,11 @@ class NcclCommunicator : public Communicator {
     padded.narrow(0, 0, local.size(0)).copy_(local);
     shape.insert(shape.begin(), world_);
     at::Tensor stacked = at::empty(shape, local.options());
-    check(ncclAllGather(padded.data_ptr(), stacked.data_ptr(), padded.nbytes(), ncclUint8, comm_, stream()),
-          "ncclAllGather");
+    {
+      OnCommStream on(*this);
+      check(ncclAllGather(padded.data_ptr(), stacked.data_ptr(), padded.nbytes(), ncclUint8, comm_, on.stream()),
+            "ncclAllGather");
+    }
     std::vector<at::Tensor> pieces;
     for (int r = 0; r < world_; ++r) pieces.push_back(stacked[r].narrow(0, 0, rows[r]));
     stats_.all_gather_calls++;
@@ -92,20 +137,44 @@ class NcclCommunicator : public Communicator {
     c10::cuda::CUDAGuard guard(device_);
     const ncclDataType_t type = nccl_reduce_datatype(tensor.scalar_type(), rank_);
     at::Tensor buffer = staged(tensor);
-    check(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), type, nccl_reduce_op(op), comm_,
-                        stream()),
-          "ncclAllReduce");
+    {
+      OnCommStream on(*this);
+      check(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), type, nccl_reduce_op(op), comm_,
+                          on.stream()),
+            "ncclAllReduce");
+    }
     if (!buffer.is_same(tensor)) tensor.copy_(buffer);
     stats_.all_reduce_calls++;
     stats_.all_reduce_bytes += tensor.nbytes();
+  }
+
+  std::unique_ptr<PendingReduction> all_reduce_async(at::Tensor& tensor, ReduceOp op) override {
+    c10::cuda::CUDAGuard guard(device_);
+    const ncclDataType_t type = nccl_reduce_datatype(tensor.scalar_type(), rank_);
+    at::Tensor buffer = staged(tensor);
+    // The communication stream waits for the work queued so far on the current stream (the
+    // gradients), runs the all-reduce, and the handle's event marks its end. No wait back here.
+    stream_wait(*comm_stream_, current_stream());
+    check(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), buffer.numel(), type, nccl_reduce_op(op), comm_,
+                        comm_stream_->stream()),
+          "ncclAllReduce(async)");
+    // The buffer was allocated on the current stream; tell the allocator the comm stream uses it,
+    // so it is not handed out again before the all-reduce has finished, even if the handle dies.
+    c10::cuda::CUDACachingAllocator::recordStream(buffer.storage().data_ptr(), *comm_stream_);
+    stats_.all_reduce_calls++;
+    stats_.all_reduce_bytes += tensor.nbytes();
+    return std::make_unique<NcclPendingReduction>(tensor, buffer, *comm_stream_);
   }
 
   void broadcast(at::Tensor& tensor, int root) override {
     NEG_CHECK(root >= 0 && root < world_, "broadcast root ", root, " outside world size ", world_, " on rank ", rank_);
     c10::cuda::CUDAGuard guard(device_);
     at::Tensor buffer = staged(tensor);
-    check(ncclBroadcast(buffer.data_ptr(), buffer.data_ptr(), buffer.nbytes(), ncclUint8, root, comm_, stream()),
-          "ncclBroadcast");
+    {
+      OnCommStream on(*this);
+      check(ncclBroadcast(buffer.data_ptr(), buffer.data_ptr(), buffer.nbytes(), ncclUint8, root, comm_, on.stream()),
+            "ncclBroadcast");
+    }
     if (!buffer.is_same(tensor)) tensor.copy_(buffer);
     stats_.broadcast_calls++;
     if (rank_ == root) stats_.broadcast_bytes += tensor.nbytes();
@@ -114,8 +183,12 @@ class NcclCommunicator : public Communicator {
   void barrier() override {
     c10::cuda::CUDAGuard guard(device_);
     at::Tensor token = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(device_));
-    check(ncclAllReduce(token.data_ptr(), token.data_ptr(), 1, ncclFloat32, ncclSum, comm_, stream()), "barrier");
-    c10::cuda::getCurrentCUDAStream(device_.index()).synchronize();
+    {
+      OnCommStream on(*this);
+      check(ncclAllReduce(token.data_ptr(), token.data_ptr(), 1, ncclFloat32, ncclSum, comm_, on.stream()),
+            "barrier");
+    }
+    current_stream().synchronize();
     check_async("barrier");
   }
 
@@ -129,7 +202,30 @@ class NcclCommunicator : public Communicator {
   }
 
  private:
-  cudaStream_t stream() const { return c10::cuda::getCurrentCUDAStream(device_.index()).stream(); }
+  c10::cuda::CUDAStream current_stream() const { return c10::cuda::getCurrentCUDAStream(device_.index()); }
+
+  /// Scope of one blocking collective: every NCCL call of this communicator runs on the one
+  /// communication stream (so they execute in issue order, async all-reduces included), after the
+  /// work queued on the current stream; on leaving, the current stream waits for it. Tensors
+  /// allocated on the current stream stay safe: later work there is ordered after the collective.
+  class OnCommStream {
+   public:
+    explicit OnCommStream(NcclCommunicator& owner) : owner_(owner), current_(owner.current_stream()) {
+      stream_wait(*owner_.comm_stream_, current_);
+    }
+    ~OnCommStream() {
+      try {
+        stream_wait(current_, *owner_.comm_stream_);
+      } catch (const std::exception& error) {  // only after a CUDA failure, which the caller reports
+        log::error("rank ", owner_.rank_, ": could not order the current stream after NCCL: ", error.what());
+      }
+    }
+    cudaStream_t stream() const { return owner_.comm_stream_->stream(); }
+
+   private:
+    NcclCommunicator& owner_;
+    c10::cuda::CUDAStream current_;
+  };
 
   /// The tensor itself when it is a contiguous tensor on our device, else a device copy.
   at::Tensor staged(const at::Tensor& tensor) const {
@@ -150,7 +246,11 @@ class NcclCommunicator : public Communicator {
     const int64_t mine[3] = {local.size(0), row_elements(local), static_cast<int64_t>(local.scalar_type())};
     at::Tensor header = at::tensor(at::ArrayRef<int64_t>(mine, 3), at::kLong).to(device_);
     at::Tensor all = at::empty({world_, 3}, header.options());
-    check(ncclAllGather(header.data_ptr(), all.data_ptr(), 3, ncclInt64, comm_, stream()), "ncclAllGather(rows)");
+    {
+      OnCommStream on(*this);
+      check(ncclAllGather(header.data_ptr(), all.data_ptr(), 3, ncclInt64, comm_, on.stream()),
+            "ncclAllGather(rows)");
+    }
     const at::Tensor host = all.cpu();
     const int64_t* h = host.data_ptr<int64_t>();
     std::vector<int64_t> rows(world_);
@@ -183,6 +283,7 @@ class NcclCommunicator : public Communicator {
   }
 
   at::Device device_;
+  std::optional<c10::cuda::CUDAStream> comm_stream_;  // set once NCCL is initialised
   ncclComm_t comm_ = nullptr;
   int rank_ = 0, world_ = 1, local_rank_ = 0;
 };

@@ -1,8 +1,13 @@
 #pragma once
 // NcclCommunicator: the Communicator over NCCL for CUDA tensors (built only with NCCL).
 // Bootstrap: rank 0 makes the ncclUniqueId, MPI_Bcast hands it out, ncclCommInitRank on the
-// device given (the local rank). Collectives run on torch's current CUDA stream, so they order
-// with the surrounding torch kernels without extra synchronisation.
+// device given (the local rank). Collectives run on one communication stream of their own (so
+// they execute in the order issued, like ProcessGroupNCCL's): it waits for the caller's current
+// stream first, and for a blocking collective the current stream then waits for it, so results
+// order with the surrounding torch kernels without host synchronisation.
+//   all_reduce_async: the same without the wait back; the handle's wait() makes the caller's
+//               current stream wait for the all-reduce's event (gradient buckets launched from
+//               backward hooks overlap with the rest of the backward this way).
 //   all_gather: unequal row counts by padding every rank's rows to the maximum, one ncclAllGather,
 //               then trimming each rank's padding away.
 //   CPU tensors passed in are staged to the device; results come back on the caller's device.

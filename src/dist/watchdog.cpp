@@ -68,6 +68,19 @@ namespace {
 
 /// Forwards every call to `inner_` inside a watchdog scope; mirrors the inner stats.
 class WatchedCommunicator : public Communicator {
+  /// An inner pending reduction whose wait() is timed too (as "all_reduce_async.wait").
+  class WatchedReduction : public PendingReduction {
+   public:
+    WatchedReduction(WatchedCommunicator& owner, std::unique_ptr<PendingReduction> inner)
+        : owner_(owner), inner_(std::move(inner)) {}
+    void wait() override;  // defined below WatchedCommunicator (it uses watched())
+    void progress() override { inner_->progress(); }
+
+   private:
+    WatchedCommunicator& owner_;
+    std::unique_ptr<PendingReduction> inner_;
+  };
+
   // Runs `call` between watchdog begin/end (end also on throw); returns its result.
   template <typename Call>
   auto watched(const char* collective, Call&& call) {
@@ -98,6 +111,10 @@ class WatchedCommunicator : public Communicator {
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
     watched("all_reduce", [&] { inner_->all_reduce(tensor, op); return 0; });
   }
+  std::unique_ptr<PendingReduction> all_reduce_async(at::Tensor& tensor, ReduceOp op) override {
+    auto inner = watched("all_reduce_async", [&] { return inner_->all_reduce_async(tensor, op); });
+    return std::make_unique<WatchedReduction>(*this, std::move(inner));
+  }
   void broadcast(at::Tensor& tensor, int root) override {
     watched("broadcast", [&] { inner_->broadcast(tensor, root); return 0; });
   }
@@ -122,6 +139,10 @@ class WatchedCommunicator : public Communicator {
   std::shared_ptr<Communicator> inner_;
   CollectiveWatchdog watchdog_;
 };
+
+void WatchedCommunicator::WatchedReduction::wait() {
+  owner_.watched("all_reduce_async.wait", [&] { inner_->wait(); return 0; });
+}
 
 }  // namespace
 

@@ -136,6 +136,8 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   embeddings = {};
 
   // (3) Re-embed with grad, replaying each mini-batch's RNG state, and chain the cached gradients.
+  // Only the very last backward completes the parameter gradients: it alone is announced, so an
+  // overlapped gradient averager reduces once per step, not once per mini-batch.
   for (size_t c = 0; c < batch.columns.size(); ++c) {
     const model::TokenBatch& column = batch.columns[c];
     const auto ranges = mini_batch_ranges(column, options_);
@@ -143,7 +145,9 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
       const auto [begin, end] = ranges[i];
       restore_rng(states[c][i]);
       at::Tensor rep = embed(model, slice_rows(column, begin, end));
-      if (rep.requires_grad()) rep.backward(cache[c].narrow(0, begin, end - begin).to(rep.scalar_type()));
+      if (!rep.requires_grad()) continue;
+      if (c + 1 == batch.columns.size() && i + 1 == ranges.size()) notify_final_backward();
+      rep.backward(cache[c].narrow(0, begin, end - begin).to(rep.scalar_type()));
     }
   }
   restore_rng(after_first_pass);

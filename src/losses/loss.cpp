@@ -78,6 +78,7 @@ at::Tensor Loss::forward(model::SentenceEncoder& model, const ModelBatch& batch)
 
 at::Tensor Loss::forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale) {
   at::Tensor loss = forward(model, batch);
+  notify_final_backward();
   (loss * scale).backward();
   return loss.detach();
 }

@@ -5,6 +5,7 @@
 // that is the identity, so no loss branches on world size.
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -68,7 +69,13 @@ class Loss {
 
   /// forward + backward of loss * scale; returns the detached loss. Cached (GradCache) losses
   /// override this to embed in mini-batches. Callers all-reduce parameter gradients afterwards.
+  /// Every override calls notify_final_backward() right before its last backward.
   virtual at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0);
+
+  /// Called (if set) right before the backward after which forward_backward changes no parameter
+  /// gradient: the trainer arms its overlapped gradient averager with it, so that GradCache's
+  /// per-mini-batch backwards start no all-reduce and only the last one does. Cleared with {}.
+  void set_final_backward_callback(std::function<void()> callback) { final_backward_ = std::move(callback); }
 
   /// Inputs the loss derives from the batch itself, without gradient, before compute() (GIST's guide
   /// embeddings). forward() and the wrappers (GradCache, Matryoshka, AdaptiveLayer) call it.
@@ -87,6 +94,14 @@ class Loss {
   /// Checks column count and label kind; the error lists the spec's Inputs.
   void validate(const EmbeddingBatch& batch) const;
   void validate(const ModelBatch& batch) const;
+
+ protected:
+  void notify_final_backward() {
+    if (final_backward_) final_backward_();
+  }
+
+ private:
+  std::function<void()> final_backward_;
 };
 
 /// Embeds one token batch; the building block of forward().

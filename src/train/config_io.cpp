@@ -287,6 +287,7 @@ void validate_config(const TrainConfig& c) {
   check_choice("training.multi_dataset_batch_sampler", t.multi_dataset_batch_sampler, "proportional", "round_robin");
   check_choice("training.nan_policy", t.nan_policy, "abort", "skip");
   check_choice("distributed.backend", c.distributed.backend, "auto", "mpi", "nccl", "local");
+  check_choice("distributed.overlap_grad_reduce", c.distributed.overlap_grad_reduce, "auto", "true", "false");
   check_choice("device", c.device, "auto", "cpu", "cuda");
   check_choice("model.dtype", c.model.dtype, "float32", "float64");
   for (size_t i = 0; i < c.evaluators.size(); ++i) {

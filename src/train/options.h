@@ -146,11 +146,15 @@ struct DistributedOptions {
   bool gather_across_devices = true;
   int64_t check_replicas_every = 0;  // debug: compare replicas every N steps (0: off)
   double collective_timeout_s = 600;
+  std::string overlap_grad_reduce = "auto";  // auto | true | false
   template <class V> void visit(V& v) {
     v("backend", backend, "auto (nccl on GPU, mpi on CPU) | mpi | nccl | local");
     v("gather_across_devices", gather_across_devices, "in-batch negatives from every rank (default on)");
     v("check_replicas_every", check_replicas_every, "debug: verify replicas are identical every N steps");
     v("collective_timeout_s", collective_timeout_s, "abort the job if one collective waits longer (0: off)");
+    v("overlap_grad_reduce", overlap_grad_reduce,
+      "auto | true | false: average gradients in buckets started during backward (auto: on with nccl, off with "
+      "mpi, where MPI makes no progress in the background)");
   }
 };
 

@@ -39,6 +39,16 @@ losses::ModelBatch to_model_batch(const data::CollatedBatch& batch, at::Device d
   return out;
 }
 
+/// distributed.overlap_grad_reduce: auto = on with NCCL at world size > 1 (its all-reduces run on a
+/// communication stream beside the backward); off with MPI on CPU, where nonblocking collectives
+/// progress only inside MPI calls, so starting them early buys nothing. true = always, even at world
+/// size 1 where the reduction is the identity (so one GPU can check the mechanism).
+bool overlap_grad_reduce(const std::string& option, const dist::Communicator& comm) {
+  NEG_CHECK(option == "auto" || option == "true" || option == "false",
+            "config key 'distributed.overlap_grad_reduce' must be auto, true or false, got '", option, "'");
+  return option == "true" || (option == "auto" && comm.backend() == "nccl" && comm.world_size() > 1);
+}
+
 std::string describe(const Metrics& metrics) {
   std::ostringstream out;
   for (const auto& [name, value] : metrics) out << (out.tellp() > 0 ? ", " : "") << name << "=" << value;
@@ -80,9 +90,28 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
   auto& comm = *parts_.comm;
   parts_.optimizer->zero_grad();
   losses::Loss& loss_fn = *parts_.losses.at(batch.dataset_index);
-  const at::Tensor local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
   const std::vector<at::Tensor> params = tensors_of(parts_.parameters);
-  dist::average_gradients(comm, params);
+  if (!grad_averager_ && overlap_grad_reduce(config_.distributed.overlap_grad_reduce, comm)) {
+    grad_averager_ = std::make_unique<dist::OverlappedGradientAverager>(comm, params, dist::kDefaultBucketBytes,
+                                                                        /*even_at_world_size_1=*/true);
+    log::info0("gradients: averaged in ", grad_averager_->stats().buckets, " bucket(s) overlapped with backward");
+  }
+  at::Tensor local_loss;
+  if (grad_averager_) {
+    // The loss arms the averager right before its last backward (GradCache: the last mini-batch's),
+    // whose hooks start the bucket all-reduces; finish() starts the rest, waits and averages.
+    struct ClearCallback {
+      losses::Loss& loss;
+      ~ClearCallback() { loss.set_final_backward_callback({}); }
+    } clear{loss_fn};
+    grad_averager_->begin_step();
+    loss_fn.set_final_backward_callback([this] { grad_averager_->arm(); });
+    local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
+    grad_averager_->finish();
+  } else {
+    local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
+    dist::average_gradients(comm, params);
+  }
   at::Tensor mean_loss = local_loss.to(at::kDouble).reshape({1}).to(at::kCPU).clone();
   comm.all_reduce(mean_loss);
   const double loss = mean_loss.item<double>() / comm.world_size();

@@ -2,13 +2,14 @@
 // The training loop. It composes parts built elsewhere (cli/train_command.cpp): the model, one loss
 // per dataset, the prefetching data loader, the optimizer, evaluators and the communicator. Per
 // step: forward+backward of this rank's batch (losses gather across ranks themselves), gradient
-// average over ranks, finite check, clip, schedule, AdamW step; logging, evaluation and
+// average over ranks (after backward, or overlapped with it: distributed.overlap_grad_reduce), finite check, clip, schedule, AdamW step; logging, evaluation and
 // checkpoints at their intervals.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "data/prefetcher.h"
+#include "dist/data_parallel.h"
 #include "losses/loss.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
@@ -55,6 +56,9 @@ class Trainer {
   int64_t total_steps_ = 0;
   int64_t warmup_ = 0;
   std::string best_metric_name_;
+  // Set on the first step when distributed.overlap_grad_reduce selects it (after parts_: it hooks
+  // the parameters and uses the communicator, so it goes first).
+  std::unique_ptr<dist::OverlappedGradientAverager> grad_averager_;
 };
 
 }  // namespace negatron::train

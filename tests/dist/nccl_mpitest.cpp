@@ -4,6 +4,7 @@
 
 #include "dist/bootstrap.h"
 #include "gather_reference.h"
+#include "overlap_reference.h"
 
 namespace negatron::dist {
 namespace {
@@ -57,6 +58,42 @@ TEST(Nccl, GatherWithGradMatchesSingleProcessCpuReference) {
   if (!comm) GTEST_SKIP() << "no NCCL runtime (needs a GPU on every rank)";
   testing::expect_gather_with_grad_matches_single_process(
       *comm, at::Device(at::kCUDA, static_cast<at::DeviceIndex>(comm->local_rank())));
+}
+
+TEST(Nccl, AllReduceAsyncOnTheCommunicationStream) {
+  auto comm = nccl_or_null();
+  if (!comm) GTEST_SKIP() << "no NCCL runtime (needs a GPU on every rank)";
+  const at::Device cuda(at::kCUDA, static_cast<at::DeviceIndex>(comm->local_rank()));
+  const int world = comm->world_size();
+  // Produced by a kernel on the current stream just before: the comm stream must wait for it.
+  at::Tensor a = at::arange(1 << 20, at::TensorOptions().dtype(at::kDouble).device(cuda)) * 0 + (comm->rank() + 1);
+  at::Tensor b = at::full({2, 3}, static_cast<float>(comm->rank()), at::TensorOptions().device(cuda)).t();
+  at::Tensor c = at::full({4}, static_cast<double>(comm->rank() + 1), at::kDouble);  // CPU: staged
+  const int64_t before = comm->stats().all_reduce_calls;
+  auto pa = comm->all_reduce_async(a);
+  auto pb = comm->all_reduce_async(b, ReduceOp::kMax);
+  auto pc = comm->all_reduce_async(c);
+  pb->wait();
+  pa->wait();
+  pc->wait();
+  EXPECT_EQ(comm->stats().all_reduce_calls - before, 3);
+  EXPECT_TRUE(at::equal(a.cpu(), at::full({1 << 20}, world * (world + 1) / 2.0, at::kDouble)));
+  EXPECT_TRUE(at::equal(b.cpu(), at::full({3, 2}, static_cast<float>(world - 1))));
+  EXPECT_TRUE(at::equal(c, at::full({4}, world * (world + 1) / 2.0, at::kDouble)));
+  comm->barrier();
+}
+
+TEST(Nccl, OverlappedAveragerMatchesAverageGradientsOnCuda) {
+  // Hooks run on the autograd engine's CUDA thread here; forced at world size 1 so that one GPU
+  // runs the whole mechanism (hooks, comm stream, events) too.
+  auto comm = nccl_or_null();
+  if (!comm) GTEST_SKIP() << "no NCCL runtime (needs a GPU on every rank)";
+  const at::Device cuda(at::kCUDA, static_cast<at::DeviceIndex>(comm->local_rank()));
+  for (int64_t bucket_bytes : {int64_t{64}, kDefaultBucketBytes}) {
+    SCOPED_TRACE(bucket_bytes);
+    testing::check_against_average_gradients(*comm, testing::plain_step, bucket_bytes, cuda, true);
+    testing::check_against_average_gradients(*comm, testing::cached_step, bucket_bytes, cuda, true);
+  }
 }
 
 }  // namespace
