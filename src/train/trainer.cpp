@@ -43,9 +43,8 @@ losses::ModelBatch to_model_batch(const data::CollatedBatch& batch, at::Device d
 /// communication stream beside the backward); off with MPI on CPU, where nonblocking collectives
 /// progress only inside MPI calls, so starting them early buys nothing. true = always, even at world
 /// size 1 where the reduction is the identity (so one GPU can check the mechanism).
+/// The value itself is validated with the rest of the config (config_io.cpp).
 bool overlap_grad_reduce(const std::string& option, const dist::Communicator& comm) {
-  NEG_CHECK(option == "auto" || option == "true" || option == "false",
-            "config key 'distributed.overlap_grad_reduce' must be auto, true or false, got '", option, "'");
   return option == "true" || (option == "auto" && comm.backend() == "nccl" && comm.world_size() > 1);
 }
 
