@@ -82,8 +82,17 @@ def summarize(run, batch, world, warmup):
         if p:
             sent.append((r["all_gather_bytes"] - p["all_gather_bytes"]) + (r["all_reduce_bytes"] - p["all_reduce_bytes"]))
     gather = [r["all_gather_bytes"] - prev[r["step"] - 1]["all_gather_bytes"] for r in timed if r["step"] - 1 in prev]
+    phases = {k: statistics.median(r[k] for r in timed) for k in PHASES if k in timed[0]}
     return {"samples_per_s": sps, "step_s": batch * world / sps, "bytes_per_step": int(statistics.median(sent)) if sent else 0,
-            "gather_bytes_per_step": int(statistics.median(gather)) if gather else 0}
+            "gather_bytes_per_step": int(statistics.median(gather)) if gather else 0, "phases": phases}
+
+
+PHASES = ("time_data_s", "time_compute_s", "time_slowest_compute_s", "time_grad_reduce_s", "time_optimizer_s")
+
+
+def phase_str(summary):
+    """Rank 0's median seconds per phase (metrics.jsonl time_*_s)."""
+    return " / ".join(f"{summary['phases'].get(k, float('nan')):.3f}" for k in PHASES)
 
 
 def load_str(load):
@@ -149,9 +158,10 @@ def main():
     if "scaling" in args.parts:
         one, two = get("mnrl_np1", MNRL, b, total), get("mnrl_np2_gather", MNRL, b, total, world=2)
         s1, s2 = summarize(one, b, 1, args.warmup), summarize(two, b, 2, args.warmup)
-        print(f"\n| MNRL, batch {b}/rank, gather on | ranks | samples/s | s/step | load |\n|---|---|---|---|---|")
-        print(f"| | 1 | {s1['samples_per_s']:.2f} | {s1['step_s']:.2f} | {load_str(one['load'])} |")
-        print(f"| | 2 | {s2['samples_per_s']:.2f} | {s2['step_s']:.2f} | {load_str(two['load'])} |")
+        print(f"\n| MNRL, batch {b}/rank, gather on | ranks | samples/s | s/step | data / compute / slowest rank's "
+              f"compute / grad reduce / optimizer s | load |\n|---|---|---|---|---|---|")
+        print(f"| | 1 | {s1['samples_per_s']:.2f} | {s1['step_s']:.2f} | {phase_str(s1)} | {load_str(one['load'])} |")
+        print(f"| | 2 | {s2['samples_per_s']:.2f} | {s2['step_s']:.2f} | {phase_str(s2)} | {load_str(two['load'])} |")
         print(f"\nweak-scaling efficiency: **{s2['samples_per_s'] / (2 * s1['samples_per_s']):.2f}** (target >= 0.9)")
     print(f"\nrun folders: {root}")
 

@@ -85,8 +85,9 @@ Metrics Trainer::evaluate(int64_t step) {
   return all;
 }
 
-double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& skipped) {
+double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& skipped, StepTimes& times) {
   auto& comm = *parts_.comm;
+  Stopwatch clock;
   parts_.optimizer->zero_grad();
   losses::Loss& loss_fn = *parts_.losses.at(batch.dataset_index);
   const std::vector<at::Tensor> params = tensors_of(parts_.parameters);
@@ -106,14 +107,26 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
     grad_averager_->begin_step();
     loss_fn.set_final_backward_callback([this] { grad_averager_->arm(); });
     local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
+    times.compute_s = clock.lap();
     grad_averager_->finish();
   } else {
     local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
+    times.compute_s = clock.lap();
     dist::average_gradients(comm, params);
   }
-  at::Tensor mean_loss = local_loss.to(at::kDouble).reshape({1}).to(at::kCPU).clone();
-  comm.all_reduce(mean_loss);
-  const double loss = mean_loss.item<double>() / comm.world_size();
+  // One small gather brings every rank's loss and compute time: the mean loss (summed in rank order,
+  // so identical everywhere) and the slowest rank's compute, which is what the step waits for.
+  const double local[2] = {local_loss.item<double>(), times.compute_s};
+  const at::Tensor gathered = comm.all_gather(at::tensor(at::ArrayRef<double>(local, 2), at::kDouble)).cpu();
+  const auto all = gathered.accessor<double, 1>();
+  double loss = 0;
+  times.slowest_compute_s = 0;
+  for (int r = 0; r < comm.world_size(); ++r) {
+    loss += all[2 * r];
+    times.slowest_compute_s = std::max(times.slowest_compute_s, all[2 * r + 1]);
+  }
+  loss /= comm.world_size();
+  times.grad_reduce_s = clock.lap();
   // Gradients are identical on every rank after averaging, so every rank takes the same decision.
   const double max_norm = config_.training.max_grad_norm > 0 ? config_.training.max_grad_norm : INFINITY;
   const double grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
@@ -128,15 +141,20 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
   }
   set_learning_rate(*parts_.optimizer, lr);
   parts_.optimizer->step();
+  times.optimizer_s = clock.lap();
   return loss;
 }
 
-void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset) {
+void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset,
+                       const StepTimes& times) {
   const dist::CommStats& comm = parts_.comm->stats();  // cumulative bytes this rank sent
   metrics_.write({{"type", "train"}, {"step", step}, {"loss", loss}, {"learning_rate", lr},
                   {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(dataset)},
                   {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
-                  {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls}});
+                  {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls},
+                  {"time_data_s", times.data_s}, {"time_compute_s", times.compute_s},
+                  {"time_slowest_compute_s", times.slowest_compute_s}, {"time_grad_reduce_s", times.grad_reduce_s},
+                  {"time_optimizer_s", times.optimizer_s}});
 }
 
 void Trainer::save(bool final_save) {
@@ -166,11 +184,18 @@ TrainResult Trainer::run() {
   std::vector<double> window_loss(parts_.losses.size(), 0.0);
   std::vector<int64_t> window_count(parts_.losses.size(), 0);
   int64_t window_steps = 0;
+  StepTimes window_times;  // summed over the window's steps, skipped ones included
+  int64_t window_timed_steps = 0;
   while (state_.step < total_steps_) {
+    Stopwatch data_clock;
     const data::CollatedBatch batch = parts_.data->next();
+    StepTimes times;
+    times.data_s = data_clock.lap();
     const double lr = t.learning_rate * lr_factor(t.lr_scheduler_type, state_.step, total_steps_, warmup_);
     bool skipped = false;
-    const double loss = train_step(batch, lr, skipped);
+    const double loss = train_step(batch, lr, skipped, times);
+    window_times += times;
+    ++window_timed_steps;
     ++state_.step;
     state_.sampler = parts_.data->state();
     if (skipped) {
@@ -189,9 +214,14 @@ TrainResult Trainer::run() {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       const double samples_per_s = window_steps * global_batch / std::max(seconds, 1e-9);
+      const StepTimes mean_times = window_times * (1.0 / static_cast<double>(window_timed_steps));
       for (size_t d = 0; d < window_loss.size(); ++d) {
-        if (window_count[d] > 0) log_step(state_.step, window_loss[d] / window_count[d], lr, samples_per_s, d);
+        if (window_count[d] > 0) {
+          log_step(state_.step, window_loss[d] / window_count[d], lr, samples_per_s, d, mean_times);
+        }
       }
+      window_times = StepTimes();
+      window_timed_steps = 0;
       window_start = std::chrono::steady_clock::now();
       std::fill(window_loss.begin(), window_loss.end(), 0.0);
       std::fill(window_count.begin(), window_count.end(), 0);

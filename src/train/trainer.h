@@ -15,6 +15,7 @@
 #include "train/evaluator.h"
 #include "train/metrics_log.h"
 #include "train/optimizer.h"
+#include "train/step_times.h"
 
 namespace negatron::train {
 
@@ -44,10 +45,10 @@ class Trainer {
   int64_t total_steps() const { return total_steps_; }
 
  private:
-  double train_step(const data::CollatedBatch& batch, double lr, bool& skipped);
+  double train_step(const data::CollatedBatch& batch, double lr, bool& skipped, StepTimes& times);
   Metrics evaluate(int64_t step);
   void save(bool final_save);
-  void log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset);
+  void log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset, const StepTimes& times);
 
   TrainConfig config_;
   TrainerParts parts_;
