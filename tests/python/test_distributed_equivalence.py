@@ -69,7 +69,11 @@ def train(root, model, dataset, loss, world, tag, distributed=None):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     (out / "console.log").write_text(result.stdout + result.stderr)
-    losses = [r["loss"] for r in map(json.loads, open(out / "metrics.jsonl")) if r["type"] == "train"]
+    records = [r for r in map(json.loads, open(out / "metrics.jsonl")) if r["type"] == "train"]
+    for r in records:  # the per-phase step times: present, non-negative, slowest rank >= rank 0
+        times = [r[k] for k in ("time_data_s", "time_compute_s", "time_grad_reduce_s", "time_optimizer_s")]
+        assert min(times) >= 0 and r["time_slowest_compute_s"] >= r["time_compute_s"], r
+    losses = [r["loss"] for r in records]
     weights = load_file(str(out / "final" / "model.safetensors"))
     return losses, weights
 
