@@ -54,6 +54,8 @@ def train(args, root, dataset, loss, batch, steps, world=1, gather=True, tag="ru
         "output_dir": str(out)}))
     cmd = [args.binary, "train", "--config", str(config), "--set", "training.threads=1",
            "--set", f"distributed.gather_across_devices={'true' if gather else 'false'}"]
+    for override in args.set:
+        cmd += ["--set", override]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if world > 1:
         root_flag = ["--allow-run-as-root"] if os.geteuid() == 0 else []
@@ -110,6 +112,8 @@ def main():
     parser.add_argument("--rss-batches", type=int, nargs=2, default=[32, 1024])
     parser.add_argument("--rss-steps", type=int, default=2)
     parser.add_argument("--parts", nargs="+", default=["cached", "rss", "gather", "scaling"])
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra `negatron train --set` for every run (repeatable)")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
     args.model = str(args.model or model_path())

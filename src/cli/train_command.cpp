@@ -139,12 +139,13 @@ int run_train(const TrainArgs& args) {
   sampler_options.batch_size_global = config.training.per_device_train_batch_size * comm.world_size();
   sampler_options.rank = comm.rank();
   sampler_options.world_size = comm.world_size();
+  sampler_options.balance_tokens = config.distributed.balance_tokens;
   bool with_text = false;
   for (const auto& dataset : config.datasets) {
     parts.losses.push_back(build_loss(dataset, config, runtime, model));
     auto reader = open_dataset(dataset, *parts.losses.back(), *model);
     with_text = with_text || reader->manifest().has_text;
-    samplers.push_back(std::make_shared<data::BatchSampler>(data::sampler_source(reader), sampler_options));
+    samplers.push_back(std::make_shared<data::BatchSampler>(data::sampler_source(reader, model->max_seq_length()), sampler_options));
     readers.push_back(reader);
     parts.dataset_names.push_back(dataset.name.empty() ? dataset.path : dataset.name);
   }

@@ -6,6 +6,7 @@
 
 #include "common/check.h"
 #include "data/dataset_reader.h"
+#include "data/rank_balance.h"
 
 namespace negatron::data {
 
@@ -26,6 +27,7 @@ void validate(const SamplerOptions& o, const SamplerSource& source) {
   if (o.kind == BatchSamplerKind::kNoDuplicates) {
     NEG_CHECK(source.hashes && source.hash_width > 0, "NO_DUPLICATES needs text hashes");
   }
+  NEG_CHECK(!o.balance_tokens || source.token_cost, "sampler: balance_tokens needs the rows' token counts");
 }
 
 int64_t count_label_pairs(const std::vector<int64_t>& labels) {
@@ -56,8 +58,17 @@ std::string batch_sampler_kind_name(BatchSamplerKind kind) {
   return "?";
 }
 
-SamplerSource sampler_source(std::shared_ptr<const DatasetReader> reader) {
+SamplerSource sampler_source(std::shared_ptr<const DatasetReader> reader, int64_t max_tokens_per_text) {
   SamplerSource source;
+  source.token_cost = [reader, max_tokens_per_text](const std::vector<int64_t>& rows) {
+    const std::vector<int64_t> counts = reader->read_token_counts(rows);
+    const auto columns = static_cast<size_t>(reader->text_columns());
+    std::vector<int64_t> cost(rows.size(), 0);
+    for (size_t i = 0; i < counts.size(); ++i) {
+      cost[i / columns] += max_tokens_per_text > 0 ? std::min(counts[i], max_tokens_per_text) : counts[i];
+    }
+    return cost;
+  };
   source.rows = reader->rows();
   source.hash_width = reader->text_columns();
   source.hashes = [reader](const std::vector<int64_t>& rows) { return reader->read_hashes(rows); };
@@ -108,6 +119,10 @@ std::vector<int64_t> BatchSampler::global_batch(int64_t epoch, int64_t step) {
 
 SamplerBatch BatchSampler::batch(int64_t epoch, int64_t step) {
   std::vector<int64_t> global = global_batch(epoch, step);
+  if (options_.balance_tokens && options_.world_size > 1) {
+    const int64_t unit = options_.kind == BatchSamplerKind::kGroupByLabel ? 2 : 1;
+    global = balance_ranks(global, source_.token_cost(global), options_.world_size, unit);
+  }
   const int64_t local = options_.batch_size_local();
   SamplerBatch out;
   out.epoch = epoch;

@@ -13,6 +13,9 @@
 //   GROUP_BY_LABEL  rows of each label are paired in permutation order; a batch is
 //                   batch_size_global / 2 pairs, so each label present has >= 2 rows (on every
 //                   rank too, since the local batch size must be even).
+// balance_tokens: instead of the r-th slice, rank r gets rows of the global batch chosen so that
+// every rank computes about the same number of tokens (data/rank_balance.h; GROUP_BY_LABEL pairs
+// move together). The global batch is the same; only its split over ranks changes.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +40,7 @@ struct SamplerOptions {
   int64_t batch_size_global = 0;  // divisible by world_size
   int rank = 0;
   int world_size = 1;
+  bool balance_tokens = false;  // needs SamplerSource::token_cost; a no-op at world size 1
   int64_t batch_size_local() const { return batch_size_global / world_size; }
 };
 
@@ -48,8 +52,12 @@ struct SamplerSource {
   int64_t hash_width = 0;
   /// GROUP_BY_LABEL: the label of every row.
   std::function<std::vector<int64_t>()> labels;
+  /// balance_tokens: the compute cost of each of the given rows (its token count).
+  std::function<std::vector<int64_t>(const std::vector<int64_t>&)> token_cost;
 };
-SamplerSource sampler_source(std::shared_ptr<const DatasetReader> reader);
+/// token_cost = tokens summed over the text columns, each capped at `max_tokens_per_text` (the
+/// model's max_seq_length: longer texts are truncated before they cost anything; 0 = no cap).
+SamplerSource sampler_source(std::shared_ptr<const DatasetReader> reader, int64_t max_tokens_per_text = 0);
 
 struct SamplerBatch {
   int dataset_index = 0;

@@ -115,18 +115,31 @@ DatasetRows DatasetReader::read(const std::vector<int64_t>& rows, bool with_text
   return out;
 }
 
-std::vector<uint64_t> DatasetReader::read_hashes(const std::vector<int64_t>& rows) const {
+template <typename T, typename ReadShard>
+std::vector<T> DatasetReader::read_per_column(const std::vector<int64_t>& rows, ReadShard&& read_shard) const {
   std::vector<std::pair<size_t, int64_t>> located;
   for (int64_t row : rows) located.push_back(locate(row));
   const size_t columns = manifest_.text_columns.size();
-  std::vector<uint64_t> out(rows.size() * columns);
+  std::vector<T> out(rows.size() * columns);
   for_each_shard_group(located, shards_.size(), [&](size_t shard, const auto& local, const auto& positions) {
-    std::vector<uint64_t> part = shards_[shard].read_hashes(local);
+    std::vector<T> part = read_shard(shards_[shard], local);
     for (size_t k = 0; k < positions.size(); ++k) {
       std::copy_n(part.begin() + k * columns, columns, out.begin() + positions[k] * columns);
     }
   });
   return out;
+}
+
+std::vector<uint64_t> DatasetReader::read_hashes(const std::vector<int64_t>& rows) const {
+  return read_per_column<uint64_t>(rows, [](const ShardReader& shard, const std::vector<int64_t>& local) {
+    return shard.read_hashes(local);
+  });
+}
+
+std::vector<int64_t> DatasetReader::read_token_counts(const std::vector<int64_t>& rows) const {
+  return read_per_column<int64_t>(rows, [](const ShardReader& shard, const std::vector<int64_t>& local) {
+    return shard.read_token_counts(local);
+  });
 }
 
 std::vector<int64_t> DatasetReader::read_all_int_labels() const {

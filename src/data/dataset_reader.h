@@ -53,6 +53,8 @@ class DatasetReader {
   DatasetRows read(const std::vector<int64_t>& rows, bool with_text = false) const;
   /// Text hashes, row-major [i * text_columns() + c].
   std::vector<uint64_t> read_hashes(const std::vector<int64_t>& rows) const;
+  /// Token counts, row-major [i * text_columns() + c] (offsets only).
+  std::vector<int64_t> read_token_counts(const std::vector<int64_t>& rows) const;
   /// Every int64 label, in row order (GROUP_BY_LABEL).
   std::vector<int64_t> read_all_int_labels() const;
 
@@ -60,6 +62,9 @@ class DatasetReader {
   DatasetReader() = default;
   /// (shard index, row inside it) of a global row; throws for out-of-range rows.
   std::pair<size_t, int64_t> locate(int64_t row) const;
+  /// Row-major [i * text_columns() + c] values of `rows`, read shard by shard with read_shard.
+  template <typename T, typename ReadShard>
+  std::vector<T> read_per_column(const std::vector<int64_t>& rows, ReadShard&& read_shard) const;
 
   std::string dir_;
   DatasetManifest manifest_;

@@ -462,6 +462,39 @@ std::vector<uint64_t> ShardReader::read_hashes(const std::vector<int64_t>& rows)
   return out;
 }
 
+std::vector<int64_t> ShardReader::read_token_counts(const std::vector<int64_t>& rows) const {
+  const Impl& s = *impl_;
+  s.check_rows(rows);
+  std::vector<size_t> slot;
+  const std::vector<int64_t> unique = unique_rows(rows, &slot);
+  const size_t columns = s.columns.size();
+  std::vector<std::vector<int64_t>> counts(columns, std::vector<int64_t>(unique.size()));
+  if (!unique.empty()) {
+    Hdf5Lock lock;
+    s.guarded("read token counts", [&] {
+      std::vector<size_t> where;
+      const std::vector<Run> runs = row_runs(unique, 2, &where);  // offsets[r] and offsets[r + 1]
+      size_t bound_count = 0;
+      for (const Run& run : runs) bound_count += run.count;
+      std::vector<int64_t> bounds(bound_count);
+      for (size_t c = 0; c < columns; ++c) {
+        read_runs(s.columns[c].offsets, runs, bounds.data());
+        for (size_t k = 0; k < unique.size(); ++k) {
+          const int64_t count = bounds[where[k] + 1] - bounds[where[k]];
+          NEG_CHECK(count >= 0, s.path, ": corrupt offsets at row ", unique[k]);
+          counts[c][k] = count;
+        }
+      }
+      return 0;
+    });
+  }
+  std::vector<int64_t> out(rows.size() * columns);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t c = 0; c < columns; ++c) out[i * columns + c] = counts[c][slot[i]];
+  }
+  return out;
+}
+
 std::vector<int64_t> ShardReader::read_all_int_labels() const {
   const Impl& s = *impl_;
   NEG_CHECK(s.label_kind == LabelKind::kInt64, s.path, ": has no int64 labels");

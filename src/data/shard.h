@@ -74,6 +74,8 @@ class ShardReader {
   ShardRows read(const std::vector<int64_t>& rows, bool with_text) const;
   /// Text hashes of `rows`, row-major: out[i * columns + c].
   std::vector<uint64_t> read_hashes(const std::vector<int64_t>& rows) const;
+  /// Token counts of `rows`, row-major: out[i * columns + c] (offsets only; no ids are read).
+  std::vector<int64_t> read_token_counts(const std::vector<int64_t>& rows) const;
   /// All int64 labels of the shard (GROUP_BY_LABEL needs them up front).
   std::vector<int64_t> read_all_int_labels() const;
 

@@ -147,6 +147,7 @@ struct DistributedOptions {
   int64_t check_replicas_every = 0;  // debug: compare replicas every N steps (0: off)
   double collective_timeout_s = 600;
   std::string overlap_grad_reduce = "auto";  // auto | true | false
+  bool balance_tokens = true;
   template <class V> void visit(V& v) {
     v("backend", backend, "auto (nccl on GPU, mpi on CPU) | mpi | nccl | local");
     v("gather_across_devices", gather_across_devices, "in-batch negatives from every rank (default on)");
@@ -155,6 +156,9 @@ struct DistributedOptions {
     v("overlap_grad_reduce", overlap_grad_reduce,
       "auto | true | false: average gradients in buckets started during backward (auto: on with nccl, off with "
       "mpi, where MPI makes no progress in the background)");
+    v("balance_tokens", balance_tokens,
+      "split each global batch over ranks by token count, so no rank waits for a rank with longer texts "
+      "(false: rank r takes the r-th slice)");
   }
 };
 

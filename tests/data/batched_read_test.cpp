@@ -370,10 +370,21 @@ void check_written(LabelKind label, int64_t dimension, const std::string& name) 
   const WrittenDataset written = write_dataset(dir, label, dimension, {37, 1, 250, 90});
   compare_all(dir.string(), 4);
   auto reader = DatasetReader::open(dir.string());
+  const size_t columns = written.manifest.text_columns.size();
   for (const auto& set : row_sets(reader->rows(), shard_boundaries(written.manifest), 5)) {
     for (bool with_text : {false, true}) {
       expect_same(reader->read(set, with_text), from_blocks(written, set, with_text), name);
       if (::testing::Test::HasFatalFailure()) return;
+    }
+    // Token counts (offsets only, for balance_tokens) against the written rows' lengths.
+    const DatasetRows expected = from_blocks(written, set, false);
+    const std::vector<int64_t> counts = reader->read_token_counts(set);
+    ASSERT_EQ(counts.size(), set.size() * columns);
+    for (size_t i = 0; i < set.size(); ++i) {
+      for (size_t c = 0; c < columns; ++c) {
+        ASSERT_EQ(counts[i * columns + c], static_cast<int64_t>(expected.ids[c][i].size()))
+            << name << ": row " << set[i] << " column " << c;
+      }
     }
   }
   remove_tree(dir.string());

@@ -120,3 +120,23 @@ def test_overlapped_gradient_reduce_matches_post_backward(setup, tag):
     assert "overlapped with backward" not in (root / f"run_{tag}_overlap_off_np2" / "console.log").read_text()
     on_calls = all_reduce_calls_per_step(root, tag + "_overlap_on", 2)
     assert on_calls == all_reduce_calls_per_step(root, tag + "_overlap_off", 2), on_calls
+
+
+def test_token_balancing_moves_rows_between_ranks_only(setup):
+    """distributed.balance_tokens (on by default) hands each rank rows of the global batch by token
+    count instead of the r-th slice. With negatives gathered, the loss sees the same global batch, so
+    training is the same up to summation order; with gather off, each rank's in-batch negatives
+    change, which shows that rows did move."""
+    root, model, datasets = setup
+    kind, loss = LOSSES["mnrl"]
+    runs = {}
+    for gather in (True, False):
+        for balance in (True, False):
+            tag = f"balance_{'on' if balance else 'off'}_gather_{'on' if gather else 'off'}"
+            runs[gather, balance] = train(root, model, datasets[kind], loss, 2, tag,
+                                          {"balance_tokens": balance, "gather_across_devices": gather})
+    (on_losses, on_weights), (off_losses, off_weights) = runs[True, True], runs[True, False]
+    np.testing.assert_allclose(on_losses, off_losses, rtol=1e-12)
+    assert max(np.abs(on_weights[k] - off_weights[k]).max() for k in off_weights) <= 1e-12
+    local_on, local_off = runs[False, True][0], runs[False, False][0]
+    assert np.abs(np.array(local_on) - np.array(local_off)).max() > 1e-6, (local_on, local_off)
