@@ -86,15 +86,24 @@ GradCacheLoss::GradCacheLoss(std::unique_ptr<Loss> inner, GradCacheOptions optio
 
 std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::SentenceEncoder& model,
                                                                   const ModelBatch& batch,
-                                                                  std::vector<std::vector<RngState>>* states) {
+                                                                  std::vector<std::vector<RngState>>* states,
+                                                                  at::Tensor* last_with_graph) {
   std::vector<std::vector<at::Tensor>> reps(batch.columns.size());
   if (states) states->assign(batch.columns.size(), {});
   at::NoGradGuard no_grad;
   for (size_t c = 0; c < batch.columns.size(); ++c) {
     const model::TokenBatch& column = batch.columns[c];
-    for (const auto& [begin, end] : mini_batch_ranges(column, options_)) {
+    const auto ranges = mini_batch_ranges(column, options_);
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      const auto [begin, end] = ranges[i];
       if (states) (*states)[c].push_back(capture_rng(column.input_ids.device()));
-      reps[c].push_back(embed(model, slice_rows(column, begin, end)));
+      if (last_with_graph && c + 1 == batch.columns.size() && i + 1 == ranges.size()) {
+        at::AutoGradMode with_grad(true);
+        *last_with_graph = embed(model, slice_rows(column, begin, end));
+        reps[c].push_back(last_with_graph->detach());
+      } else {
+        reps[c].push_back(embed(model, slice_rows(column, begin, end)));
+      }
     }
   }
   return reps;
@@ -102,7 +111,7 @@ std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::Sentenc
 
 at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
   validate(batch);
-  std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, nullptr);
+  std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, nullptr, nullptr);
   at::NoGradGuard no_grad;
   EmbeddingBatch embeddings;
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0));
@@ -113,9 +122,11 @@ at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatc
 
 at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale) {
   validate(batch);
-  // (1) Embed without grad, one RNG snapshot per mini-batch.
+  // (1) Embed without grad, one RNG snapshot per mini-batch. The very last mini-batch keeps its
+  // graph instead, so step (3) needs no second forward for it.
   std::vector<std::vector<RngState>> states;
-  std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, &states);
+  at::Tensor kept;
+  std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, &states, &kept);
   const RngState after_first_pass = capture_rng(batch.columns.front().input_ids.device());
 
   // (2) The wrapped loss on detached embeddings; their gradients become the cache.
@@ -135,20 +146,34 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   }
   embeddings = {};
 
-  // (3) Re-embed with grad, replaying each mini-batch's RNG state, and chain the cached gradients.
-  // Only the very last backward completes the parameter gradients: it alone is announced, so an
-  // overlapped gradient averager reduces once per step, not once per mini-batch.
+  // (3) Backward the kept mini-batch first (its activations go before any re-forward), then
+  // re-embed every other mini-batch with grad, replaying its RNG state so dropout masks match,
+  // and chain the cached gradients. Only the very last backward completes the parameter
+  // gradients: it alone is announced, so an overlapped gradient averager reduces once per step,
+  // not once per mini-batch.
+  struct MiniBatch {
+    size_t column, index;
+    int64_t begin, end;
+  };
+  std::vector<MiniBatch> replays;
   for (size_t c = 0; c < batch.columns.size(); ++c) {
-    const model::TokenBatch& column = batch.columns[c];
-    const auto ranges = mini_batch_ranges(column, options_);
-    for (size_t i = 0; i < ranges.size(); ++i) {
-      const auto [begin, end] = ranges[i];
-      restore_rng(states[c][i]);
-      at::Tensor rep = embed(model, slice_rows(column, begin, end));
-      if (!rep.requires_grad()) continue;
-      if (c + 1 == batch.columns.size() && i + 1 == ranges.size()) notify_final_backward();
-      rep.backward(cache[c].narrow(0, begin, end - begin).to(rep.scalar_type()));
-    }
+    const auto ranges = mini_batch_ranges(batch.columns[c], options_);
+    for (size_t i = 0; i < ranges.size(); ++i) replays.push_back({c, i, ranges[i].first, ranges[i].second});
+  }
+  const MiniBatch last = replays.back();
+  replays.pop_back();
+  if (kept.requires_grad()) {
+    if (replays.empty()) notify_final_backward();
+    kept.backward(cache[last.column].narrow(0, last.begin, last.end - last.begin).to(kept.scalar_type()));
+  }
+  kept = at::Tensor();
+  for (size_t k = 0; k < replays.size(); ++k) {
+    const MiniBatch& m = replays[k];
+    restore_rng(states[m.column][m.index]);
+    at::Tensor rep = embed(model, slice_rows(batch.columns[m.column], m.begin, m.end));
+    if (!rep.requires_grad()) continue;
+    if (k + 1 == replays.size()) notify_final_backward();
+    rep.backward(cache[m.column].narrow(0, m.begin, m.end - m.begin).to(rep.scalar_type()));
   }
   restore_rng(after_first_pass);
   return loss.detach();

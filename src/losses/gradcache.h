@@ -6,6 +6,10 @@
 //       loss * scale to get d(loss * scale) / d(embedding) (the cache);
 //   (3) re-embed each mini-batch with grad, replaying its RNG state so dropout masks match, and
 //       backward(embedding, cached gradient).
+// The last mini-batch is the exception: step (1) embeds it with grad and keeps its graph, and step
+// (3) backwards it first without a second forward (one forward fewer per step; its activations
+// live through step (2), so the peak grows by at most one mini-batch's activations while the
+// loss runs).
 // Loss and gradients equal the wrapped loss's (same dropout masks per mini-batch). Parameter
 // gradients accumulate over mini-batches; the caller all-reduces them afterwards, once.
 // Registered: CachedMultipleNegativesRankingLoss, CachedMultipleNegativesSymmetricRankingLoss,
@@ -69,8 +73,11 @@ class GradCacheLoss : public Loss {
   std::unique_ptr<Loss> release_inner() { return std::move(inner_); }
 
  private:
+  /// Step (1). `last_with_graph`: if given, the last mini-batch of the last column is embedded with
+  /// grad and returned there too (its detached copy is in the result like the others).
   std::vector<std::vector<at::Tensor>> embed_no_grad(model::SentenceEncoder& model, const ModelBatch& batch,
-                                                     std::vector<std::vector<RngState>>* states);
+                                                     std::vector<std::vector<RngState>>* states,
+                                                     at::Tensor* last_with_graph);
 
   std::unique_ptr<Loss> inner_;
   GradCacheOptions options_;
