@@ -73,7 +73,6 @@ if(NEGATRON_ALLOCATOR STREQUAL "tcmalloc")
   else()
     message(WARNING "NEGATRON_ALLOCATOR=tcmalloc but libtcmalloc_minimal was not found "
                     "(apt-get install libgoogle-perftools-dev); the negatron executable uses glibc malloc")
-    set(NEGATRON_ALLOCATOR "system" CACHE STRING "" FORCE)
   endif()
 elseif(NOT NEGATRON_ALLOCATOR STREQUAL "system")
   message(FATAL_ERROR "NEGATRON_ALLOCATOR must be tcmalloc or system, got '${NEGATRON_ALLOCATOR}'")

@@ -43,7 +43,7 @@ at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const Model
   std::vector<model::SentenceEncoderOutput> outputs;
   EmbeddingBatch final_layer;
   for (const auto& column : batch.columns) {
-    outputs.push_back(model.forward(column));
+    outputs.push_back(model.forward(column, /*num_layers=*/0, /*with_hidden_states=*/true));
     final_layer.columns.push_back(outputs.back().sentence_embedding);
   }
   final_layer.labels = batch.labels;

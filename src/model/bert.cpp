@@ -99,7 +99,7 @@ bool BertModel::is_ignorable_key(const std::string& key) const {
 
 bool BertModel::is_optional_key(const std::string& key) const { return key.rfind("pooler.", 0) == 0; }
 
-EncoderOutput BertModel::forward(const TokenBatch& batch, int64_t num_layers) {
+EncoderOutput BertModel::forward(const TokenBatch& batch, int64_t num_layers, bool with_hidden_states) {
   const int64_t length = batch.input_ids.size(1);
   NEG_CHECK(length <= config_.max_position_embeddings, "sequence of ", length,
             " tokens exceeds max_position_embeddings ", config_.max_position_embeddings);
@@ -110,14 +110,14 @@ EncoderOutput BertModel::forward(const TokenBatch& batch, int64_t num_layers) {
   at::Tensor x = packing.pack(word_(batch.input_ids) + token_type_(token_types) + position_(positions));
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;
-  out.hidden_states.push_back(packing.unpack(x));
+  if (with_hidden_states) out.hidden_states.push_back(packing.unpack(x));
   const at::Tensor key_mask = make_key_mask(batch.attention_mask);
   const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
   for (int64_t i = 0; i < count; ++i) {
     x = layers_[i]->forward(x, key_mask, &packing);
-    out.hidden_states.push_back(packing.unpack(x));
+    if (with_hidden_states) out.hidden_states.push_back(packing.unpack(x));
   }
-  out.token_embeddings = out.hidden_states.back();
+  out.token_embeddings = with_hidden_states ? out.hidden_states.back() : packing.unpack(x);
   return out;
 }
 

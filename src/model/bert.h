@@ -63,7 +63,7 @@ class BertLayer : public torch::nn::Module {
 class BertModel : public TransformerEncoder {
  public:
   explicit BertModel(const TransformerConfig& config);
-  EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0) override;
+  EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0, bool with_hidden_states = false) override;
   const TransformerConfig& config() const override { return config_; }
   bool is_ignorable_key(const std::string& key) const override;
   bool is_optional_key(const std::string& key) const override;

@@ -93,7 +93,7 @@ at::Tensor MPNetModel::attention_bias(const at::Tensor& attention_mask, int64_t 
   return bias.masked_fill(make_key_mask(attention_mask).logical_not(), lowest).to(like.dtype());
 }
 
-EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers) {
+EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers, bool with_hidden_states) {
   const int64_t length = batch.input_ids.size(1);
   NEG_CHECK(length + kMPNetPaddingIndex < config_.max_position_embeddings, "sequence of ", length,
             " tokens needs positions up to ", length + kMPNetPaddingIndex, ", beyond MPNet's max_position_embeddings ",
@@ -102,14 +102,14 @@ EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers) {
   at::Tensor x = packing.pack(word_(batch.input_ids) + position_(mpnet_position_ids(batch.input_ids)));
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;
-  out.hidden_states.push_back(packing.unpack(x));
+  if (with_hidden_states) out.hidden_states.push_back(packing.unpack(x));
   const at::Tensor scores_bias = attention_bias(batch.attention_mask, length, x);
   const int64_t count = num_layers > 0 ? std::min<int64_t>(num_layers, layers_.size()) : layers_.size();
   for (int64_t i = 0; i < count; ++i) {
     x = layers_[i]->forward(x, scores_bias, &packing);
-    out.hidden_states.push_back(packing.unpack(x));
+    if (with_hidden_states) out.hidden_states.push_back(packing.unpack(x));
   }
-  out.token_embeddings = out.hidden_states.back();
+  out.token_embeddings = with_hidden_states ? out.hidden_states.back() : packing.unpack(x);
   return out;
 }
 

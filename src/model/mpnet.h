@@ -43,7 +43,7 @@ class MPNetLayer : public torch::nn::Module {
 class MPNetModel : public TransformerEncoder {
  public:
   explicit MPNetModel(const TransformerConfig& config);
-  EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0) override;
+  EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0, bool with_hidden_states = false) override;
   const TransformerConfig& config() const override { return config_; }
   bool is_ignorable_key(const std::string& key) const override;
   bool is_optional_key(const std::string& key) const override;

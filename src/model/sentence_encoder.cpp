@@ -13,9 +13,11 @@
 
 namespace negatron::model {
 
-SentenceEncoderOutput SentenceEncoder::forward(const TokenBatch& batch, int64_t num_layers) {
-  if (autocast_dtype_ && batch.input_ids.device().is_cuda()) return forward_mixed_precision(batch, num_layers);
-  EncoderOutput encoded = transformer_->forward(batch, num_layers);
+SentenceEncoderOutput SentenceEncoder::forward(const TokenBatch& batch, int64_t num_layers, bool with_hidden_states) {
+  if (autocast_dtype_ && batch.input_ids.device().is_cuda()) {
+    return forward_mixed_precision(batch, num_layers, with_hidden_states);
+  }
+  EncoderOutput encoded = transformer_->forward(batch, num_layers, with_hidden_states);
   SentenceEncoderOutput out;
   out.sentence_embedding = embed_tokens(encoded.token_embeddings, batch.attention_mask);
   out.token_embeddings = std::move(encoded.token_embeddings);
@@ -23,11 +25,12 @@ SentenceEncoderOutput SentenceEncoder::forward(const TokenBatch& batch, int64_t 
   return out;
 }
 
-SentenceEncoderOutput SentenceEncoder::forward_mixed_precision(const TokenBatch& batch, int64_t num_layers) {
+SentenceEncoderOutput SentenceEncoder::forward_mixed_precision(const TokenBatch& batch, int64_t num_layers,
+                                                               bool with_hidden_states) {
   SentenceEncoderOutput out;
   {
     const AutocastScope autocast(batch.input_ids.device().type(), *autocast_dtype_);
-    EncoderOutput encoded = transformer_->forward(batch, num_layers);
+    EncoderOutput encoded = transformer_->forward(batch, num_layers, with_hidden_states);
     out.sentence_embedding = embed_tokens(encoded.token_embeddings, batch.attention_mask);
     out.token_embeddings = std::move(encoded.token_embeddings);
     out.hidden_states = std::move(encoded.hidden_states);

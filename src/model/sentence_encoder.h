@@ -17,7 +17,7 @@ namespace negatron::model {
 struct SentenceEncoderOutput {
   at::Tensor sentence_embedding;          // [B, d]
   at::Tensor token_embeddings;            // [B, T, D]
-  std::vector<at::Tensor> hidden_states;  // embeddings output + one per computed layer
+  std::vector<at::Tensor> hidden_states;  // with_hidden_states only: embeddings output + one per layer
 };
 
 struct EncodeOptions {
@@ -39,8 +39,9 @@ class SentenceEncoder : public torch::nn::Module {
   /// Writes the folder in the layout sentence-transformers 6 writes (atomically: tmp dir + rename).
   void save(const std::string& dir) const;
 
-  /// num_layers > 0 runs only the first k transformer layers (AdaptiveLayerLoss).
-  SentenceEncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0);
+  /// num_layers > 0 runs only the first k transformer layers; with_hidden_states also returns every
+  /// layer's token embeddings (both for AdaptiveLayerLoss).
+  SentenceEncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0, bool with_hidden_states = false);
   /// Mixed precision for forward(): with a dtype (bfloat16 or float16), CUDA forwards run under
   /// autocast and return float32 outputs; CPU forwards and std::nullopt run in the parameters' dtype.
   void set_autocast(std::optional<at::ScalarType> dtype);
@@ -65,7 +66,7 @@ class SentenceEncoder : public torch::nn::Module {
  private:
   SentenceEncoder() = default;
   friend struct SentenceEncoderIo;
-  SentenceEncoderOutput forward_mixed_precision(const TokenBatch& batch, int64_t num_layers);
+  SentenceEncoderOutput forward_mixed_precision(const TokenBatch& batch, int64_t num_layers, bool with_hidden_states);
 
   std::string source_dir_;
   std::shared_ptr<Tokenizer> tokenizer_;

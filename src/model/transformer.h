@@ -20,13 +20,15 @@ struct TokenBatch {
 
 struct EncoderOutput {
   at::Tensor token_embeddings;             // [B, T, D]: last computed layer
-  std::vector<at::Tensor> hidden_states;   // embeddings output, then one per computed layer
+  std::vector<at::Tensor> hidden_states;   // with_hidden_states only: embeddings output, then one per layer
 };
 
 class TransformerEncoder : public torch::nn::Module {
  public:
   /// num_layers <= 0 runs every layer; k > 0 runs only the first k (AdaptiveLayerLoss).
-  virtual EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0) = 0;
+  /// with_hidden_states: also return every layer's output padded to [B, T, D] (layers run on packed
+  /// tokens, so each costs an unpack; only AdaptiveLayerLoss asks).
+  virtual EncoderOutput forward(const TokenBatch& batch, int64_t num_layers = 0, bool with_hidden_states = false) = 0;
   virtual const TransformerConfig& config() const = 0;
   /// Copies weights from a safetensors map; missing or misshaped tensors throw naming `origin`.
   void load_weights(const TensorMap& weights, const std::string& origin);
