@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/allocator.h"
 #include "common/log.h"
 #include "data/batch_sampler.h"
 #include "dist/bootstrap.h"
@@ -118,7 +119,7 @@ int run_train(const TrainArgs& args) {
   }
   dist::check_config_agreement(comm, entries);
   if (config.training.threads > 0) at::set_num_threads(static_cast<int>(config.training.threads));
-  log::info0("config:\n", train::dump_config(config));
+  log::info0("malloc: ", malloc_name(), "; config:\n", train::dump_config(config));
   at::manual_seed(config.training.seed);
 
   const std::string resume_dir = args.resume.empty() ? "" : train::resolve_resume(args.resume, config.output_dir);
