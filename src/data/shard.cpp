@@ -213,6 +213,22 @@ struct RaggedRead {
   std::vector<size_t> starts;
 };
 
+namespace {
+
+/// Sorted unique rows of a request, and slot[i] = index of rows[i] among them.
+std::vector<int64_t> unique_rows(const std::vector<int64_t>& rows, std::vector<size_t>* slot) {
+  std::vector<int64_t> unique(rows);
+  std::sort(unique.begin(), unique.end());
+  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+  slot->resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    (*slot)[i] = static_cast<size_t>(std::lower_bound(unique.begin(), unique.end(), rows[i]) - unique.begin());
+  }
+  return unique;
+}
+
+}  // namespace
+
 struct ShardReader::Impl {
   std::string path;
   H5::H5File file;
@@ -330,26 +346,34 @@ struct ShardReader::Impl {
     return out;
   }
 
+  /// One value per (row, text column) of `rows` (any order, duplicates allowed), row-major
+  /// [i * columns + c]. read_column(column, unique sorted rows, out) fills the unique rows' values;
+  /// it runs under the HDF5 lock, once per column.
+  template <typename T, typename ReadColumn>
+  std::vector<T> read_per_column(const std::vector<int64_t>& rows, const char* what, ReadColumn&& read_column) const {
+    check_rows(rows);
+    std::vector<size_t> slot;
+    const std::vector<int64_t> unique = unique_rows(rows, &slot);
+    std::vector<std::vector<T>> values(columns.size(), std::vector<T>(unique.size()));
+    if (!unique.empty()) {
+      Hdf5Lock lock;
+      guarded(what, [&] {
+        for (size_t c = 0; c < columns.size(); ++c) read_column(columns[c], unique, values[c].data());
+        return 0;
+      });
+    }
+    std::vector<T> out(rows.size() * columns.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      for (size_t c = 0; c < columns.size(); ++c) out[i * columns.size() + c] = values[c][slot[i]];
+    }
+    return out;
+  }
+
   void check_rows(const std::vector<int64_t>& rows) const {
     for (int64_t row : rows) NEG_CHECK(0 <= row && row < this->rows, path, ": row ", row, " out of range [0, ", this->rows, ")");
   }
 };
 
-namespace {
-
-/// Sorted unique rows of a request, and slot[i] = index of rows[i] among them.
-std::vector<int64_t> unique_rows(const std::vector<int64_t>& rows, std::vector<size_t>* slot) {
-  std::vector<int64_t> unique(rows);
-  std::sort(unique.begin(), unique.end());
-  unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-  slot->resize(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    (*slot)[i] = static_cast<size_t>(std::lower_bound(unique.begin(), unique.end(), rows[i]) - unique.begin());
-  }
-  return unique;
-}
-
-}  // namespace
 
 ShardReader::ShardReader(const std::string& path, const ShardInfo& info, const DatasetManifest& m,
                          size_t chunk_cache_bytes) {
@@ -441,58 +465,27 @@ ShardRows ShardReader::read(const std::vector<int64_t>& rows, bool with_text) co
 }
 
 std::vector<uint64_t> ShardReader::read_hashes(const std::vector<int64_t>& rows) const {
-  const Impl& s = *impl_;
-  s.check_rows(rows);
-  std::vector<size_t> slot;
-  const std::vector<int64_t> unique = unique_rows(rows, &slot);
-  const size_t columns = s.columns.size();
-  std::vector<std::vector<uint64_t>> hashes(columns, std::vector<uint64_t>(unique.size()));
-  if (!unique.empty()) {
-    Hdf5Lock lock;
-    s.guarded("read text hashes", [&] {
-      const std::vector<Run> runs = row_runs(unique, 1);
-      for (size_t c = 0; c < columns; ++c) read_runs(s.columns[c].hashes, runs, hashes[c].data());
-      return 0;
-    });
-  }
-  std::vector<uint64_t> out(rows.size() * columns);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    for (size_t c = 0; c < columns; ++c) out[i * columns + c] = hashes[c][slot[i]];
-  }
-  return out;
+  return impl_->read_per_column<uint64_t>(
+      rows, "read text hashes", [](const ShardColumn& column, const std::vector<int64_t>& unique, uint64_t* out) {
+        read_runs(column.hashes, row_runs(unique, 1), out);
+      });
 }
 
 std::vector<int64_t> ShardReader::read_token_counts(const std::vector<int64_t>& rows) const {
   const Impl& s = *impl_;
-  s.check_rows(rows);
-  std::vector<size_t> slot;
-  const std::vector<int64_t> unique = unique_rows(rows, &slot);
-  const size_t columns = s.columns.size();
-  std::vector<std::vector<int64_t>> counts(columns, std::vector<int64_t>(unique.size()));
-  if (!unique.empty()) {
-    Hdf5Lock lock;
-    s.guarded("read token counts", [&] {
-      std::vector<size_t> where;
-      const std::vector<Run> runs = row_runs(unique, 2, &where);  // offsets[r] and offsets[r + 1]
-      size_t bound_count = 0;
-      for (const Run& run : runs) bound_count += run.count;
-      std::vector<int64_t> bounds(bound_count);
-      for (size_t c = 0; c < columns; ++c) {
-        read_runs(s.columns[c].offsets, runs, bounds.data());
+  return s.read_per_column<int64_t>(
+      rows, "read token counts", [&s](const ShardColumn& column, const std::vector<int64_t>& unique, int64_t* out) {
+        std::vector<size_t> where;
+        const std::vector<Run> runs = row_runs(unique, 2, &where);  // offsets[r] and offsets[r + 1]
+        size_t bound_count = 0;
+        for (const Run& run : runs) bound_count += run.count;
+        std::vector<int64_t> bounds(bound_count);
+        read_runs(column.offsets, runs, bounds.data());
         for (size_t k = 0; k < unique.size(); ++k) {
-          const int64_t count = bounds[where[k] + 1] - bounds[where[k]];
-          NEG_CHECK(count >= 0, s.path, ": corrupt offsets at row ", unique[k]);
-          counts[c][k] = count;
+          out[k] = bounds[where[k] + 1] - bounds[where[k]];
+          NEG_CHECK(out[k] >= 0, s.path, ": corrupt offsets at row ", unique[k]);
         }
-      }
-      return 0;
-    });
-  }
-  std::vector<int64_t> out(rows.size() * columns);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    for (size_t c = 0; c < columns; ++c) out[i * columns + c] = counts[c][slot[i]];
-  }
-  return out;
+      });
 }
 
 std::vector<int64_t> ShardReader::read_all_int_labels() const {
