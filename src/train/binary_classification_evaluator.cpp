@@ -4,16 +4,10 @@
 #include <unordered_map>
 
 #include "common/check.h"
-#include "data/text_table.h"
 #include "train/statistics.h"
 
 namespace negatron::train {
 namespace {
-
-std::vector<double> to_vector(const at::Tensor& t) {
-  at::Tensor d = t.to(at::kDouble).contiguous();
-  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
 
 int parse_label(const std::string& text, const std::string& positive_label, const std::string& path,
                 int64_t line) {
@@ -39,17 +33,11 @@ BinaryClassificationEvaluator::BinaryClassificationEvaluator(const EvaluatorOpti
             " needs columns: [sentence1, sentence2] and score_column (the 0/1 label)");
   similarity_fn_names_ = similarity_fn_names_or(o.similarity_fn_names, {"cosine", "dot", "euclidean", "manhattan"},
                                                 what);
-  data::TextTableOptions table_options;
-  table_options.has_header = o.has_header;
-  table_options.format = o.format;
-  table_options.jsonl_columns = {o.columns[0], o.columns[1], o.score_column};
-  const data::TextTable table = data::read_text_table(o.path, table_options);
-  const size_t c1 = table.column_index(o.columns[0]), c2 = table.column_index(o.columns[1]);
-  const size_t cl = table.column_index(o.score_column);
-  for (const auto& record : table.records) {
-    sentences1_.push_back(record.fields[c1]);
-    sentences2_.push_back(record.fields[c2]);
-    labels_.push_back(parse_label(record.fields[cl], o.positive_label, o.path, record.line));
+  EvaluatorTable table = read_evaluator_table(o, {o.columns[0], o.columns[1], o.score_column});
+  sentences1_ = std::move(table.columns[0]);
+  sentences2_ = std::move(table.columns[1]);
+  for (size_t i = 0; i < table.lines.size(); ++i) {
+    labels_.push_back(parse_label(table.columns[2][i], o.positive_label, o.path, table.lines[i]));
   }
   NEG_CHECK(labels_.size() >= 2, o.path, ": needs at least 2 rows");
 }
@@ -88,7 +76,7 @@ Metrics BinaryClassificationEvaluator::evaluate(model::SentenceEncoder& model, d
     if (fn == "dot") scores = (a * b).sum(-1);
     if (fn == "euclidean") scores = (a - b).pow(2).sum(-1).sqrt();
     if (fn == "manhattan") scores = (a - b).abs().sum(-1);
-    const std::vector<double> values = to_vector(scores);
+    const std::vector<double> values = to_doubles(scores);
     const AccuracyThreshold accuracy = best_accuracy_threshold(values, labels_, greater_is_better);
     const F1Threshold f1 = best_f1_threshold(values, labels_, greater_is_better);
     std::vector<double> ranking = values;  // higher = more similar, for average precision

@@ -1,19 +1,9 @@
 #include "train/embedding_similarity_evaluator.h"
 
 #include "common/check.h"
-#include "data/text_table.h"
 #include "train/statistics.h"
 
 namespace negatron::train {
-namespace {
-
-std::vector<double> to_vector(const at::Tensor& t) {
-  at::Tensor d = t.to(at::kDouble).contiguous();
-  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
-}
-
-}  // namespace
-
 EmbeddingSimilarityEvaluator::EmbeddingSimilarityEvaluator(std::string name, std::vector<std::string> sentences1,
                                                            std::vector<std::string> sentences2,
                                                            std::vector<double> scores, int64_t batch_size)
@@ -27,19 +17,15 @@ EmbeddingSimilarityEvaluator::EmbeddingSimilarityEvaluator(const EvaluatorOption
     : name_(o.name), batch_size_(o.batch_size) {
   NEG_CHECK(o.columns.size() == 2 && !o.score_column.empty(), "EmbeddingSimilarityEvaluator '", o.name,
             "' needs columns: [sentence1, sentence2] and score_column");
-  data::TextTableOptions table_options;
-  table_options.has_header = o.has_header;
-  table_options.format = o.format;
-  const data::TextTable table = data::read_text_table(o.path, table_options);
-  const size_t c1 = table.column_index(o.columns[0]), c2 = table.column_index(o.columns[1]);
-  const size_t cs = table.column_index(o.score_column);
-  for (const auto& record : table.records) {
-    sentences1_.push_back(record.fields[c1]);
-    sentences2_.push_back(record.fields[c2]);
+  EvaluatorTable table = read_evaluator_table(o, {o.columns[0], o.columns[1], o.score_column});
+  sentences1_ = std::move(table.columns[0]);
+  sentences2_ = std::move(table.columns[1]);
+  for (size_t i = 0; i < table.lines.size(); ++i) {
+    const std::string& score = table.columns[2][i];
     try {
-      scores_.push_back(std::stod(record.fields[cs]) / o.score_scale);
+      scores_.push_back(std::stod(score) / o.score_scale);
     } catch (const std::exception&) {
-      NEG_FAIL(o.path, ":", record.line, ": score '", record.fields[cs], "' is not a number");
+      NEG_FAIL(o.path, ":", table.lines[i], ": score '", score, "' is not a number");
     }
   }
   NEG_CHECK(scores_.size() >= 2, o.path, ": needs at least 2 rows");
@@ -57,7 +43,7 @@ Metrics EmbeddingSimilarityEvaluator::evaluate(model::SentenceEncoder& model, di
   };
   Metrics metrics;
   for (const auto& [fn, scores] : similarities) {
-    const std::vector<double> predicted = to_vector(scores);
+    const std::vector<double> predicted = to_doubles(scores);
     metrics[name_ + "_pearson_" + fn] = pearson(scores_, predicted);
     metrics[name_ + "_spearman_" + fn] = spearman(scores_, predicted);
   }

@@ -1,6 +1,7 @@
 #include "train/evaluator.h"
 
 #include "common/check.h"
+#include "data/text_table.h"
 #include "dist/gather.h"
 #include "train/binary_classification_evaluator.h"
 #include "train/embedding_similarity_evaluator.h"
@@ -8,6 +9,28 @@
 #include "train/triplet_evaluator.h"
 
 namespace negatron::train {
+
+EvaluatorTable read_evaluator_table(const EvaluatorOptions& o, const std::vector<std::string>& names) {
+  data::TextTableOptions options;
+  options.has_header = o.has_header;
+  options.format = o.format;
+  options.jsonl_columns = names;
+  const data::TextTable table = data::read_text_table(o.path, options);
+  std::vector<size_t> index;
+  for (const auto& name : names) index.push_back(table.column_index(name));
+  EvaluatorTable out;
+  out.columns.resize(names.size());
+  for (const auto& record : table.records) {
+    for (size_t k = 0; k < names.size(); ++k) out.columns[k].push_back(record.fields[index[k]]);
+    out.lines.push_back(record.line);
+  }
+  return out;
+}
+
+std::vector<double> to_doubles(const at::Tensor& t) {
+  const at::Tensor d = t.to(at::kDouble).contiguous();
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
 
 at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator& comm,
                               const std::vector<std::string>& texts, int64_t batch_size) {

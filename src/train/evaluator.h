@@ -33,6 +33,17 @@ std::string prefixed_metric(const std::string& name, const std::string& key);
 std::vector<std::string> similarity_fn_names_or(const std::vector<std::string>& names,
                                                 std::vector<std::string> defaults, const std::string& what);
 
+/// The columns `names` of an evaluator's table (o.path, o.format, o.has_header; in JSONL the keys are
+/// `names`): columns[k][i] is row i's value of names[k], lines[i] its line for error messages.
+struct EvaluatorTable {
+  std::vector<std::vector<std::string>> columns;
+  std::vector<int64_t> lines;
+};
+EvaluatorTable read_evaluator_table(const EvaluatorOptions& o, const std::vector<std::string>& names);
+
+/// A tensor's values as doubles, in order.
+std::vector<double> to_doubles(const at::Tensor& t);
+
 /// Embeddings [N, d] (float32, CPU) of all texts in order; each rank encodes texts[start_r, end_r).
 at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator& comm,
                               const std::vector<std::string>& texts, int64_t batch_size);

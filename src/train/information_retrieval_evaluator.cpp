@@ -102,24 +102,18 @@ InformationRetrievalEvaluator::InformationRetrievalEvaluator(const EvaluatorOpti
 }
 
 void InformationRetrievalEvaluator::load_pairs(const EvaluatorOptions& o) {
-  data::TextTableOptions options;
-  options.has_header = o.has_header;
-  options.format = o.format;
-  options.jsonl_columns = o.columns;
-  const data::TextTable table = data::read_text_table(o.path, options);
-  std::vector<size_t> columns;
-  for (const auto& column : o.columns) columns.push_back(table.column_index(column));
+  const EvaluatorTable table = read_evaluator_table(o, o.columns);
   Interner queries, corpus;
   std::vector<std::set<int64_t>> relevant;
-  for (const auto& record : table.records) {
-    const auto [query, new_query] = queries.add(record.fields[columns[0]]);
+  for (size_t i = 0; i < table.lines.size(); ++i) {
+    const auto [query, new_query] = queries.add(table.columns[0][i]);
     if (new_query) relevant.emplace_back();
-    for (size_t j = 1; j < columns.size(); ++j) {
-      const int64_t doc = corpus.add(record.fields[columns[j]]).first;
+    for (size_t j = 1; j < table.columns.size(); ++j) {
+      const int64_t doc = corpus.add(table.columns[j][i]).first;
       if (j == 1) relevant[query].insert(doc);
     }
   }
-  NEG_CHECK(!table.records.empty(), o.path, ": no rows");
+  NEG_CHECK(!table.lines.empty(), o.path, ": no rows");
   queries_ = queries.values;
   corpus_ids_ = corpus.values;
   corpus_ = corpus.values;

@@ -1,23 +1,15 @@
 #include "train/triplet_evaluator.h"
 
 #include "common/check.h"
-#include "data/text_table.h"
 
 namespace negatron::train {
 
 TripletEvaluator::TripletEvaluator(const EvaluatorOptions& o) : name_(o.name), batch_size_(o.batch_size) {
   NEG_CHECK(o.columns.size() == 3, "TripletEvaluator '", o.name, "' needs columns: [anchor, positive, negative]");
-  data::TextTableOptions table_options;
-  table_options.has_header = o.has_header;
-  table_options.format = o.format;
-  const data::TextTable table = data::read_text_table(o.path, table_options);
-  const size_t a = table.column_index(o.columns[0]), p = table.column_index(o.columns[1]),
-               n = table.column_index(o.columns[2]);
-  for (const auto& record : table.records) {
-    anchors_.push_back(record.fields[a]);
-    positives_.push_back(record.fields[p]);
-    negatives_.push_back(record.fields[n]);
-  }
+  EvaluatorTable table = read_evaluator_table(o, o.columns);
+  anchors_ = std::move(table.columns[0]);
+  positives_ = std::move(table.columns[1]);
+  negatives_ = std::move(table.columns[2]);
   NEG_CHECK(!anchors_.empty(), o.path, ": no triplets");
 }
 
