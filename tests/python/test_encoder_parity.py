@@ -1,12 +1,10 @@
-"""negatron's encoder against sentence-transformers: same embeddings (fp32, max abs diff <= 1e-5)."""
+"""negatron's encoder against sentence-transformers: same embeddings (fp32, within ENCODER_STEPS float32 steps)."""
 import h5py
-import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 from conftest import mixed_sentences, run_negatron, write_jsonl
+from float32_tolerance import ENCODER_STEPS, assert_float32_close
 from loss_harness import make_tiny_st_model
-
-TOLERANCE = 1e-5
 
 
 def negatron_encode(model_dir, texts, tmp_path, *extra):
@@ -30,9 +28,7 @@ def test_minilm_matches_sentence_transformers(minilm, tmp_path):
     theirs = reference_encode(minilm, texts)
     assert ours.shape == theirs.shape == (len(texts), 384)
     assert attrs["normalized"] == 1
-    diff = np.abs(ours - theirs).max()
-    print(f"all-MiniLM-L6-v2: {len(texts)} texts, max abs diff {diff:.3g}")
-    assert diff <= TOLERANCE
+    assert_float32_close(ours, theirs, ENCODER_STEPS, f"all-MiniLM-L6-v2, {len(texts)} texts")
 
 
 @pytest.mark.parametrize(
@@ -45,9 +41,7 @@ def test_tiny_random_bert_matches(minilm, tmp_path, pooling_mode, dense, normali
     texts = mixed_sentences(40)
     ours, _ = negatron_encode(model_dir, texts, tmp_path)
     theirs = reference_encode(model_dir, texts)
-    diff = np.abs(ours - theirs).max()
-    print(f"tiny BERT {pooling_mode}: max abs diff {diff:.3g}")
-    assert diff <= TOLERANCE
+    assert_float32_close(ours, theirs, ENCODER_STEPS, f"tiny BERT {pooling_mode}")
 
 
 def test_negatron_saved_model_loads_in_python(minilm, tmp_path):
@@ -56,7 +50,7 @@ def test_negatron_saved_model_loads_in_python(minilm, tmp_path):
     texts = mixed_sentences(30)
     original = reference_encode(minilm, texts)
     reloaded = reference_encode(saved, texts)
-    assert np.abs(original - reloaded).max() <= TOLERANCE
+    assert_float32_close(reloaded, original, ENCODER_STEPS, "MiniLM re-saved by negatron")
     assert SentenceTransformer(str(saved), device="cpu").max_seq_length == 256
 
 
@@ -68,7 +62,7 @@ def test_python_saved_model_loads_in_negatron(minilm, tmp_path):
     texts = mixed_sentences(30)
     ours, _ = negatron_encode(saved, texts, tmp_path)
     theirs = model.encode(texts, batch_size=32)
-    assert np.abs(ours - theirs).max() <= TOLERANCE
+    assert_float32_close(ours, theirs, ENCODER_STEPS, "MiniLM saved by Python")
 
 
 def test_tiny_dense_model_round_trips_through_negatron(minilm, tmp_path):
@@ -76,4 +70,5 @@ def test_tiny_dense_model_round_trips_through_negatron(minilm, tmp_path):
     saved = tmp_path / "resaved"
     run_negatron("convert", "--model", model_dir, "--output", saved)
     texts = mixed_sentences(20)
-    assert np.abs(reference_encode(model_dir, texts) - reference_encode(saved, texts)).max() <= TOLERANCE
+    assert_float32_close(reference_encode(saved, texts), reference_encode(model_dir, texts), ENCODER_STEPS,
+                         "tiny dense model re-saved by negatron")

@@ -7,16 +7,15 @@ tokenizers' on every shipped text; folders round-trip between negatron and Pytho
 import json
 import shutil
 
-import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
 from conftest import DATA, mixed_sentences, run_negatron
+from float32_tolerance import ENCODER_STEPS, assert_float32_close
 from mpnet_fixtures import make_tiny_mpnet, real_mpnet_path
 from test_encoder_parity import negatron_encode, reference_encode
 from test_tokenizer_parity import assert_same_ids, hf_ids, negatron_ids, shipped_texts
 
-TOLERANCE = 1e-5
 TINY_MAX_SEQ_LENGTH = 64
 
 
@@ -47,9 +46,7 @@ def test_real_mpnet_matches_sentence_transformers(real_mpnet, tmp_path):
     theirs = reference_encode(real_mpnet, texts)
     assert ours.shape == theirs.shape == (len(texts), 768)
     assert attrs["normalized"] == 1
-    diff = np.abs(ours - theirs).max()
-    print(f"all-mpnet-base-v2: {len(texts)} texts, max abs diff {diff:.3g}")
-    assert diff <= TOLERANCE
+    assert_float32_close(ours, theirs, ENCODER_STEPS, f"all-mpnet-base-v2, {len(texts)} texts")
 
 
 @pytest.mark.parametrize(
@@ -61,9 +58,7 @@ def test_tiny_random_mpnet_matches(minilm, tmp_path, pooling_mode, dense, normal
     texts = mixed_sentences(40)  # includes a text longer than max_seq_length: truncation is exercised
     ours, _ = negatron_encode(model_dir, texts, tmp_path)
     theirs = reference_encode(model_dir, texts)
-    diff = np.abs(ours - theirs).max()
-    print(f"tiny MPNet {pooling_mode}: {len(texts)} texts, max abs diff {diff:.3g}")
-    assert diff <= TOLERANCE
+    assert_float32_close(ours, theirs, ENCODER_STEPS, f"tiny MPNet {pooling_mode}, {len(texts)} texts")
 
 
 def test_long_sequences_use_positions_up_to_the_limit(minilm, tmp_path):
@@ -71,7 +66,7 @@ def test_long_sequences_use_positions_up_to_the_limit(minilm, tmp_path):
     model_dir = make_tiny_mpnet(minilm, tmp_path / "tiny", max_seq_length=128)
     texts = [" ".join(mixed_sentences(10)) * 3, "short"]
     ours, _ = negatron_encode(model_dir, texts, tmp_path)
-    assert np.abs(ours - reference_encode(model_dir, texts)).max() <= TOLERANCE
+    assert_float32_close(ours, reference_encode(model_dir, texts), ENCODER_STEPS, "tiny MPNet, 128 tokens")
 
 
 # ---- tokenizer ----
@@ -99,7 +94,8 @@ def test_negatron_saved_tiny_mpnet_loads_in_python(tiny_mpnet, tmp_path):
     saved = tmp_path / "resaved"
     run_negatron("convert", "--model", tiny_mpnet, "--output", saved)
     texts = mixed_sentences(20)
-    assert np.abs(reference_encode(tiny_mpnet, texts) - reference_encode(saved, texts)).max() <= TOLERANCE
+    assert_float32_close(reference_encode(saved, texts), reference_encode(tiny_mpnet, texts), ENCODER_STEPS,
+                         "tiny MPNet re-saved by negatron")
     assert SentenceTransformer(str(saved), device="cpu").max_seq_length == TINY_MAX_SEQ_LENGTH
 
 
@@ -107,7 +103,8 @@ def test_negatron_saved_real_mpnet_loads_in_python(real_mpnet, tmp_path):
     saved = tmp_path / "resaved"
     run_negatron("convert", "--model", real_mpnet, "--output", saved)
     texts = mixed_sentences(8)
-    assert np.abs(reference_encode(real_mpnet, texts) - reference_encode(saved, texts)).max() <= TOLERANCE
+    assert_float32_close(reference_encode(saved, texts), reference_encode(real_mpnet, texts), ENCODER_STEPS,
+                         "all-mpnet-base-v2 re-saved by negatron")
 
 
 def test_python_saved_mpnet_loads_in_negatron(tiny_mpnet, tmp_path):
@@ -117,7 +114,7 @@ def test_python_saved_mpnet_loads_in_negatron(tiny_mpnet, tmp_path):
     model.save(str(saved))
     texts = mixed_sentences(20)
     ours, _ = negatron_encode(saved, texts, tmp_path)
-    assert np.abs(ours - model.encode(texts, batch_size=32)).max() <= TOLERANCE
+    assert_float32_close(ours, model.encode(texts, batch_size=32), ENCODER_STEPS, "tiny MPNet saved by Python")
 
 
 # ---- architecture selection ----
