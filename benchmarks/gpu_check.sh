@@ -22,16 +22,16 @@ export OMP_NUM_THREADS=1 NCCL_DEBUG=${NCCL_DEBUG:-WARN}
   >"$OUT/environment.log" 2>&1
 echo "+ cmake/ninja in $BUILD_DIR (log: $OUT/build.log)"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNEGATRON_PYTHON="$PYTHON" >"$OUT/build.log" 2>&1
-ninja -C "$BUILD_DIR" -j"$(nproc)" dist_tests dist_mpi_tests negatron >>"$OUT/build.log" 2>&1
+ninja -C "$BUILD_DIR" -j"$(nproc)" distributed_tests distributed_mpi_tests negatron >>"$OUT/build.log" 2>&1
 
-echo "+ unit tests (log: $OUT/dist_tests.log)"
-"$BUILD_DIR/tests/dist_tests" >"$OUT/dist_tests.log" 2>&1
-echo "+ mpirun -n $NP dist_mpi_tests (log: $OUT/dist_mpi_tests.log)"
-NEGATRON_TEST_XML_DIR="$OUT" mpirun -n "$NP" "$BUILD_DIR/tests/dist_mpi_tests" >"$OUT/dist_mpi_tests.log" 2>&1
-if grep -q "SKIPPED .*Nccl\." "$OUT/dist_mpi_tests.log"; then
+echo "+ unit tests (log: $OUT/distributed_tests.log)"
+"$BUILD_DIR/tests/distributed_tests" >"$OUT/distributed_tests.log" 2>&1
+echo "+ mpirun -n $NP distributed_mpi_tests (log: $OUT/distributed_mpi_tests.log)"
+NEGATRON_TEST_XML_DIR="$OUT" mpirun -n "$NP" "$BUILD_DIR/tests/distributed_mpi_tests" >"$OUT/distributed_mpi_tests.log" 2>&1
+if grep -q "SKIPPED .*Nccl\." "$OUT/distributed_mpi_tests.log"; then
   echo "FAIL: NCCL tests were skipped (no GPU or no NCCL?)"; exit 1
 fi
-grep -E "\[mpi\]|PASSED|FAILED" "$OUT/dist_mpi_tests.log"
+grep -E "\[mpi\]|PASSED|FAILED" "$OUT/distributed_mpi_tests.log"
 
 echo "+ overlap_grad_reduce on vs off: $NP rank(s), 3 steps (log: $OUT/overlap.log)"
 OVERLAP_DIR="$OUT/overlap"

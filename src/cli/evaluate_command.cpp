@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "dist/bootstrap.h"
+#include "distributed/bootstrap.h"
 #include "train/evaluator.h"
 
 namespace negatron::cli {
@@ -18,7 +18,7 @@ struct EvaluateArgs {
 };
 
 int run_evaluate(EvaluateArgs args) {
-  const dist::Runtime runtime = dist::bootstrap();
+  const distributed::Runtime runtime = distributed::bootstrap();
   args.evaluator.has_header = !args.no_header;
   auto model = model::SentenceEncoder::load(args.model);
   if (args.max_seq_length > 0) model->set_max_seq_length(args.max_seq_length);
@@ -65,7 +65,7 @@ void register_evaluate_command(CLI::App& app) {
   cmd->add_option("--batch-size", e.batch_size, "encode batch size")->capture_default_str();
   cmd->add_option("--max-seq-length", args->max_seq_length, "truncate to this many tokens (0: the model's)");
   cmd->callback([args] {
-    const int rc = dist::run_guarded([&] { return run_evaluate(*args); });
+    const int rc = distributed::run_guarded([&] { return run_evaluate(*args); });
     if (rc != 0) std::exit(rc);
   });
 }

@@ -8,9 +8,9 @@
 #include "common/allocator.h"
 #include "common/log.h"
 #include "data/batch_sampler.h"
-#include "dist/bootstrap.h"
-#include "dist/config_agreement.h"
-#include "dist/data_parallel.h"
+#include "distributed/bootstrap.h"
+#include "distributed/config_agreement.h"
+#include "distributed/data_parallel.h"
 #include "losses/registry.h"
 #include "train/config_io.h"
 #include "train/trainer.h"
@@ -76,7 +76,7 @@ std::vector<train::NamedParameter> trainable_parameters(model::SentenceEncoder& 
 }
 
 std::unique_ptr<losses::Loss> build_loss(const train::DatasetOptions& dataset, const train::TrainConfig& config,
-                                         const dist::Runtime& runtime,
+                                         const distributed::Runtime& runtime,
                                          const std::shared_ptr<model::SentenceEncoder>& model) {
   losses::LossArgs args;
   args.params = dataset.loss;
@@ -103,21 +103,21 @@ std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& d
 int run_train(const TrainArgs& args) {
   // Parse before MPI starts so a bad config fails fast; every rank parses the same file.
   train::TrainConfig config = train::load_config(args.config, args.overrides);
-  dist::BootstrapOptions boot;
+  distributed::BootstrapOptions boot;
   boot.backend = config.distributed.backend;
   boot.collective_timeout_s = config.distributed.collective_timeout_s;
-  const dist::Runtime runtime = dist::bootstrap(boot);
+  const distributed::Runtime runtime = distributed::bootstrap(boot);
   auto& comm = *runtime.comm;
   if (args.print_config) {
     if (comm.rank() == 0) std::cout << train::dump_config(config);
     return 0;
   }
-  dist::ConfigEntries entries;
+  distributed::ConfigEntries entries;
   for (const auto& line : train::flatten_config(config)) {
     const auto eq = line.find('=');
     entries.emplace_back(line.substr(0, eq), line.substr(eq + 1));
   }
-  dist::check_config_agreement(comm, entries);
+  distributed::check_config_agreement(comm, entries);
   if (config.training.threads > 0) at::set_num_threads(static_cast<int>(config.training.threads));
   log::info0("malloc: ", malloc_name(), "; config:\n", train::dump_config(config));
   at::manual_seed(config.training.seed);
@@ -162,7 +162,7 @@ int run_train(const TrainArgs& args) {
   }
   std::vector<at::Tensor> all_params;
   for (const auto& p : parts.parameters) all_params.push_back(p.tensor);
-  dist::broadcast_parameters(comm, all_params);
+  distributed::broadcast_parameters(comm, all_params);
 
   data::PrefetchOptions prefetch;
   prefetch.with_text = with_text;
@@ -194,7 +194,7 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--resume", args->resume, "'latest' or a checkpoint folder");
   cmd->add_flag("--print-config", args->print_config, "print the resolved config (every default) and exit");
   cmd->callback([args] {
-    const int rc = dist::run_guarded([&] { return run_train(*args); });
+    const int rc = distributed::run_guarded([&] { return run_train(*args); });
     if (rc != 0) std::exit(rc);
   });
 }

@@ -1,6 +1,6 @@
 #include "losses/cosent.h"
 
-#include "dist/gather.h"
+#include "distributed/gather.h"
 #include "losses/registry.h"
 #include "losses/similarity.h"
 
@@ -39,8 +39,8 @@ class CoSENTLoss : public Loss {
   // gradients) and labels of all ranks are gathered; each rank then holds the whole-batch loss.
   at::Tensor global_loss(const at::Tensor& local_scores, const at::Tensor& local_labels) {
     if (!context_.gather_across_devices) return cosent_from_scores(local_scores * scale_, local_labels);
-    const at::Tensor scores = dist::all_gather_with_grad(*context_.comm, local_scores).global;
-    const at::Tensor labels = dist::all_gather_no_grad(*context_.comm, local_labels).global;
+    const at::Tensor scores = distributed::all_gather_with_grad(*context_.comm, local_scores).global;
+    const at::Tensor labels = distributed::all_gather_no_grad(*context_.comm, local_labels).global;
     return cosent_from_scores(scores * scale_, labels);
   }
 

@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "common/check.h"
-#include "dist/gather.h"
+#include "distributed/gather.h"
 #include "losses/registry.h"
 #include "losses/similarity.h"
 
@@ -103,20 +103,20 @@ at::Tensor GistEmbedLoss::compute(const EmbeddingBatch& batch) {
   in.all_anchor_guide = in.anchor_guide;
   const bool has_negative = batch.columns.size() == 3;
   if (context_.gather_across_devices) {
-    dist::Communicator& comm = *context_.comm;
-    dist::Gathered positives = dist::all_gather_with_grad(comm, batch.columns[1]);
+    distributed::Communicator& comm = *context_.comm;
+    distributed::Gathered positives = distributed::all_gather_with_grad(comm, batch.columns[1]);
     in.positives = positives.global;
     in.offset = positives.offset;
-    in.positive_guide = dist::all_gather_no_grad(comm, batch.guide[1]).global;
+    in.positive_guide = distributed::all_gather_no_grad(comm, batch.guide[1]).global;
     // Unlike sentence-transformers (local anchor-anchor block), anchors are contrasted with every
     // rank's anchors, so W ranks compute exactly the loss of one process on the global batch.
     if (options_.contrast_anchors) {
-      in.all_anchors = dist::all_gather_with_grad(comm, batch.columns[0]).global;
-      in.all_anchor_guide = dist::all_gather_no_grad(comm, batch.guide[0]).global;
+      in.all_anchors = distributed::all_gather_with_grad(comm, batch.columns[0]).global;
+      in.all_anchor_guide = distributed::all_gather_no_grad(comm, batch.guide[0]).global;
     }
     if (has_negative) {
-      in.negatives = dist::all_gather_with_grad(comm, batch.columns[2]).global;
-      in.negative_guide = dist::all_gather_no_grad(comm, batch.guide[2]).global;
+      in.negatives = distributed::all_gather_with_grad(comm, batch.columns[2]).global;
+      in.negative_guide = distributed::all_gather_no_grad(comm, batch.guide[2]).global;
     }
   } else {
     in.positives = batch.columns[1];

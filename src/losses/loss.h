@@ -1,7 +1,7 @@
 #pragma once
 // The loss interface. A loss's math is a pure function of embeddings (compute); the model-level
 // entry points (forward, forward_backward) embed token batches and call it. Distributed losses get
-// the communicator through LossContext and gather with dist::all_gather_with_grad; at world size 1
+// the communicator through LossContext and gather with distributed::all_gather_with_grad; at world size 1
 // that is the identity, so no loss branches on world size.
 #include <ATen/ATen.h>
 
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/sentence_encoder.h"
 
 namespace negatron::losses {
@@ -50,7 +50,7 @@ struct ModelBatch {
 };
 
 struct LossContext {
-  std::shared_ptr<dist::Communicator> comm = dist::make_local_communicator();
+  std::shared_ptr<distributed::Communicator> comm = distributed::make_local_communicator();
   /// In-batch-negative losses gather candidates from every rank. Defaults on; sentence-transformers
   /// defaults it off, which at world size > 1 silently shrinks the negatives to the local batch.
   bool gather_across_devices = true;

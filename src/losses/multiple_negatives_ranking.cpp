@@ -5,7 +5,7 @@
 
 #include "common/check.h"
 #include "common/log.h"
-#include "dist/gather.h"
+#include "distributed/gather.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
@@ -132,13 +132,13 @@ at::Tensor MultipleNegativesRankingLoss::compute(const EmbeddingBatch& batch) {
   in.local_positives = batch.columns[1];
   const bool need_anchors = options_.has("query_to_query") || options_.has("doc_to_query");
   if (context_.gather_across_devices) {
-    dist::Communicator& comm = *context_.comm;
+    distributed::Communicator& comm = *context_.comm;
     for (size_t c = 1; c < batch.columns.size(); ++c) {
-      dist::Gathered g = dist::all_gather_with_grad(comm, batch.columns[c]);
+      distributed::Gathered g = distributed::all_gather_with_grad(comm, batch.columns[c]);
       in.offset = g.offset;
       in.docs.push_back(g.global);
     }
-    if (need_anchors) in.anchors_global = dist::all_gather_with_grad(comm, batch.columns[0]).global;
+    if (need_anchors) in.anchors_global = distributed::all_gather_with_grad(comm, batch.columns[0]).global;
   } else {
     in.docs.assign(batch.columns.begin() + 1, batch.columns.end());
     in.anchors_global = batch.columns[0];

@@ -46,7 +46,7 @@ std::string BinaryClassificationEvaluator::primary_metric() const {
   return prefixed_metric(name_, similarity_fn_names_.size() > 1 ? "max_ap" : similarity_fn_names_[0] + "_ap");
 }
 
-Metrics BinaryClassificationEvaluator::evaluate(model::SentenceEncoder& model, dist::Communicator& comm) {
+Metrics BinaryClassificationEvaluator::evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) {
   // Each distinct text is embedded once (as ST does), then looked up for both sides.
   std::vector<std::string> unique;
   std::unordered_map<std::string, int64_t> index;

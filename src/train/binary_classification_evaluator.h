@@ -12,7 +12,7 @@ namespace negatron::train {
 class BinaryClassificationEvaluator : public Evaluator {
  public:
   explicit BinaryClassificationEvaluator(const EvaluatorOptions& options);
-  Metrics evaluate(model::SentenceEncoder& model, dist::Communicator& comm) override;
+  Metrics evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) override;
   std::string primary_metric() const override;
 
  private:

@@ -97,7 +97,7 @@ void load_loss_parameters(const fs::path& dir, const std::vector<NamedParameter>
 }  // namespace
 
 std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm,
+                            torch::optim::AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
                             const std::vector<NamedParameter>& loss_parameters) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(state.step));
   const fs::path tmp = final_dir.string() + ".partial";

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/sentence_encoder.h"
 #include "train/optimizer.h"
 
@@ -32,7 +32,7 @@ constexpr const char* kLossParametersFile = "loss_parameters.safetensors";
 /// Collective: every rank calls it (each saves its RNG state). Returns the checkpoint folder.
 /// `loss_parameters` (named "loss.<dataset>.<parameter>") go to loss_parameters.safetensors.
 std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, dist::Communicator& comm,
+                            torch::optim::AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
                             const std::vector<NamedParameter>& loss_parameters = {});
 
 /// The loss-owned entries of a trainer's parameter list (those named "loss.<dataset>.<parameter>").

@@ -31,7 +31,7 @@ EmbeddingSimilarityEvaluator::EmbeddingSimilarityEvaluator(const EvaluatorOption
   NEG_CHECK(scores_.size() >= 2, o.path, ": needs at least 2 rows");
 }
 
-Metrics EmbeddingSimilarityEvaluator::evaluate(model::SentenceEncoder& model, dist::Communicator& comm) {
+Metrics EmbeddingSimilarityEvaluator::evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) {
   const at::Tensor a = distributed_encode(model, comm, sentences1_, batch_size_).to(at::kDouble);
   const at::Tensor b = distributed_encode(model, comm, sentences2_, batch_size_).to(at::kDouble);
   const auto unit = [](const at::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); };

@@ -13,7 +13,7 @@ class EmbeddingSimilarityEvaluator : public Evaluator {
   EmbeddingSimilarityEvaluator(std::string name, std::vector<std::string> sentences1,
                                std::vector<std::string> sentences2, std::vector<double> scores,
                                int64_t batch_size = 64);
-  Metrics evaluate(model::SentenceEncoder& model, dist::Communicator& comm) override;
+  Metrics evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) override;
   std::string primary_metric() const override { return name_ + "_spearman_cosine"; }
 
  private:

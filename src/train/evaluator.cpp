@@ -2,7 +2,7 @@
 
 #include "common/check.h"
 #include "data/text_table.h"
-#include "dist/gather.h"
+#include "distributed/gather.h"
 #include "train/binary_classification_evaluator.h"
 #include "train/embedding_similarity_evaluator.h"
 #include "train/information_retrieval_evaluator.h"
@@ -32,7 +32,7 @@ std::vector<double> to_doubles(const at::Tensor& t) {
   return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
 }
 
-at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator& comm,
+at::Tensor distributed_encode(model::SentenceEncoder& model, distributed::Communicator& comm,
                               const std::vector<std::string>& texts, int64_t batch_size) {
   const int64_t n = static_cast<int64_t>(texts.size());
   const int64_t world = comm.world_size(), rank = comm.rank();
@@ -41,7 +41,7 @@ at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator&
   model::EncodeOptions options;
   options.batch_size = batch_size;
   at::Tensor local = model.encode(shard, options);
-  return dist::all_gather_no_grad(comm, local).global;
+  return distributed::all_gather_no_grad(comm, local).global;
 }
 
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorOptions& options) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "dist/communicator.h"
+#include "distributed/communicator.h"
 #include "model/sentence_encoder.h"
 #include "train/options.h"
 
@@ -18,7 +18,7 @@ class Evaluator {
  public:
   virtual ~Evaluator() = default;
   /// Metrics keyed "<name>_<metric>", e.g. "sts-test_spearman_cosine".
-  virtual Metrics evaluate(model::SentenceEncoder& model, dist::Communicator& comm) = 0;
+  virtual Metrics evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) = 0;
   /// The metric a user would track, e.g. "sts-test_spearman_cosine".
   virtual std::string primary_metric() const = 0;
 };
@@ -45,7 +45,7 @@ EvaluatorTable read_evaluator_table(const EvaluatorOptions& o, const std::vector
 std::vector<double> to_doubles(const at::Tensor& t);
 
 /// Embeddings [N, d] (float32, CPU) of all texts in order; each rank encodes texts[start_r, end_r).
-at::Tensor distributed_encode(model::SentenceEncoder& model, dist::Communicator& comm,
+at::Tensor distributed_encode(model::SentenceEncoder& model, distributed::Communicator& comm,
                               const std::vector<std::string>& texts, int64_t batch_size);
 
 }  // namespace negatron::train

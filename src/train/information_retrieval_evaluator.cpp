@@ -170,7 +170,7 @@ std::string InformationRetrievalEvaluator::primary_metric() const {
   return prefixed_metric(name_, similarity_fn_names_.front() + "_ndcg@" + std::to_string(kNdcgAtK.back()));
 }
 
-Metrics InformationRetrievalEvaluator::evaluate(model::SentenceEncoder& model, dist::Communicator& comm) {
+Metrics InformationRetrievalEvaluator::evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) {
   int64_t max_k = 0;
   for (const auto* ks : {&kAccuracyAtK, &kPrecisionRecallAtK, &kMrrAtK, &kNdcgAtK, &kMapAtK}) {
     max_k = std::max(max_k, *std::max_element(ks->begin(), ks->end()));

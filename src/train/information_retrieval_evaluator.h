@@ -27,7 +27,7 @@ namespace negatron::train {
 class InformationRetrievalEvaluator : public Evaluator {
  public:
   explicit InformationRetrievalEvaluator(const EvaluatorOptions& options);
-  Metrics evaluate(model::SentenceEncoder& model, dist::Communicator& comm) override;
+  Metrics evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) override;
   std::string primary_metric() const override;
 
  private:

@@ -11,7 +11,7 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/progress.h"
-#include "dist/data_parallel.h"
+#include "distributed/data_parallel.h"
 #include "train/curve_plot.h"
 
 namespace negatron::train {
@@ -44,7 +44,7 @@ losses::ModelBatch to_model_batch(const data::CollatedBatch& batch, at::Device d
 /// progress only inside MPI calls, so starting them early buys nothing. true = always, even at world
 /// size 1 where the reduction is the identity (so one GPU can check the mechanism).
 /// The value itself is validated with the rest of the config (config_io.cpp).
-bool overlap_grad_reduce(const std::string& option, const dist::Communicator& comm) {
+bool overlap_grad_reduce(const std::string& option, const distributed::Communicator& comm) {
   return option == "true" || (option == "auto" && comm.backend() == "nccl" && comm.world_size() > 1);
 }
 
@@ -92,7 +92,7 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
   losses::Loss& loss_fn = *parts_.losses.at(batch.dataset_index);
   const std::vector<at::Tensor> params = tensors_of(parts_.parameters);
   if (!grad_averager_ && overlap_grad_reduce(config_.distributed.overlap_grad_reduce, comm)) {
-    grad_averager_ = std::make_unique<dist::OverlappedGradientAverager>(comm, params, dist::kDefaultBucketBytes,
+    grad_averager_ = std::make_unique<distributed::OverlappedGradientAverager>(comm, params, distributed::kDefaultBucketBytes,
                                                                         /*even_at_world_size_1=*/true);
     log::info0("gradients: averaged in ", grad_averager_->stats().buckets, " bucket(s) overlapped with backward");
   }
@@ -112,7 +112,7 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
   } else {
     local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
     times.compute_s = clock.lap();
-    dist::average_gradients(comm, params);
+    distributed::average_gradients(comm, params);
   }
   // One small gather brings every rank's loss and compute time: the mean loss (summed in rank order,
   // so identical everywhere) and the slowest rank's compute, which is what the step waits for.
@@ -147,7 +147,7 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
 
 void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset,
                        const StepTimes& times) {
-  const dist::CommStats& comm = parts_.comm->stats();  // cumulative bytes this rank sent
+  const distributed::CommStats& comm = parts_.comm->stats();  // cumulative bytes this rank sent
   metrics_.write({{"type", "train"}, {"step", step}, {"loss", loss}, {"learning_rate", lr},
                   {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(dataset)},
                   {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
@@ -240,7 +240,7 @@ TrainResult Trainer::run() {
     }
     if (t.save_steps > 0 && state_.step % t.save_steps == 0 && state_.step < total_steps_) save(false);
     if (config_.distributed.check_replicas_every > 0 && state_.step % config_.distributed.check_replicas_every == 0) {
-      dist::check_replicas_consistent(comm, tensors_of(parts_.parameters));
+      distributed::check_replicas_consistent(comm, tensors_of(parts_.parameters));
     }
   }
   progress.finish();

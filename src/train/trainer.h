@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "data/prefetcher.h"
-#include "dist/data_parallel.h"
+#include "distributed/data_parallel.h"
 #include "losses/loss.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
@@ -27,7 +27,7 @@ struct TrainerParts {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::vector<NamedParameter> parameters;  // what the optimizer updates (model + loss-owned)
   std::vector<std::unique_ptr<Evaluator>> evaluators;
-  std::shared_ptr<dist::Communicator> comm;
+  std::shared_ptr<distributed::Communicator> comm;
   at::Device device = at::kCPU;
 };
 
@@ -59,7 +59,7 @@ class Trainer {
   std::string best_metric_name_;
   // Set on the first step when distributed.overlap_grad_reduce selects it (after parts_: it hooks
   // the parameters and uses the communicator, so it goes first).
-  std::unique_ptr<dist::OverlappedGradientAverager> grad_averager_;
+  std::unique_ptr<distributed::OverlappedGradientAverager> grad_averager_;
 };
 
 }  // namespace negatron::train

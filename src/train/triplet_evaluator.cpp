@@ -13,7 +13,7 @@ TripletEvaluator::TripletEvaluator(const EvaluatorOptions& o) : name_(o.name), b
   NEG_CHECK(!anchors_.empty(), o.path, ": no triplets");
 }
 
-Metrics TripletEvaluator::evaluate(model::SentenceEncoder& model, dist::Communicator& comm) {
+Metrics TripletEvaluator::evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) {
   const at::Tensor a = distributed_encode(model, comm, anchors_, batch_size_).to(at::kDouble);
   const at::Tensor p = distributed_encode(model, comm, positives_, batch_size_).to(at::kDouble);
   const at::Tensor n = distributed_encode(model, comm, negatives_, batch_size_).to(at::kDouble);

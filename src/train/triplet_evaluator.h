@@ -9,7 +9,7 @@ namespace negatron::train {
 class TripletEvaluator : public Evaluator {
  public:
   explicit TripletEvaluator(const EvaluatorOptions& options);
-  Metrics evaluate(model::SentenceEncoder& model, dist::Communicator& comm) override;
+  Metrics evaluate(model::SentenceEncoder& model, distributed::Communicator& comm) override;
   std::string primary_metric() const override { return name_ + "_cosine_accuracy"; }
 
  private:

@@ -1,10 +1,10 @@
 // W ranks == 1 rank for the in-batch losses, under mpirun (np 1..4) with uneven local batches:
 // each rank's loss, scaled as the trainer scales it (local_rows * W / global_rows), gives its local
 // rows W times the single-process gradient of those rows (the trainer's average over ranks then
-// divides by W, see dist/gather.h), and the row-weighted sum of the rank losses is the global loss.
+// divides by W, see distributed/gather.h), and the row-weighted sum of the rank losses is the global loss.
 #include <gtest/gtest.h>
 
-#include "dist/mpi_communicator.h"
+#include "distributed/mpi_communicator.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
@@ -15,7 +15,7 @@ struct Setup {
   int64_t offset = 0, rows = 0, total = 0;
 };
 
-Setup make_setup(dist::Communicator& comm, int columns) {
+Setup make_setup(distributed::Communicator& comm, int columns) {
   Setup s;
   for (int r = 0; r < comm.world_size(); ++r) {
     if (r == comm.rank()) s.offset = s.total;
@@ -31,7 +31,7 @@ Setup make_setup(dist::Communicator& comm, int columns) {
 }
 
 void check_equivalence(const std::string& name, const nlohmann::json& params, int columns) {
-  auto comm = dist::make_mpi_communicator();
+  auto comm = distributed::make_mpi_communicator();
   const Setup s = make_setup(*comm, columns);
   const double world = comm->world_size();
 

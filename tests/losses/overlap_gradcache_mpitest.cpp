@@ -6,8 +6,8 @@
 // does with distributed.overlap_grad_reduce on (src/train/trainer.cpp, train_step).
 #include <gtest/gtest.h>
 
-#include "dist/data_parallel.h"
-#include "dist/mpi_communicator.h"
+#include "distributed/data_parallel.h"
+#include "distributed/mpi_communicator.h"
 #include "losses/registry.h"
 #include "support/minilm.h"
 
@@ -57,21 +57,21 @@ void zero_grads(const std::vector<at::Tensor>& params) {
 }
 
 void check(const std::string& name, nlohmann::json params) {
-  auto comm = dist::make_mpi_communicator();
+  auto comm = distributed::make_mpi_communicator();
   auto model = minilm();
   LossArgs args;
   args.params = std::move(params);
   args.context.comm = comm;
   auto loss = make_loss(name, args);
   const std::vector<at::Tensor> parameters = model->parameters();
-  dist::OverlappedGradientAverager averager(*comm, parameters);
+  distributed::OverlappedGradientAverager averager(*comm, parameters);
   for (int step = 0; step < 2; ++step) {
     const ModelBatch batch = rank_batch(*model, comm->rank(), step);
     zero_grads(parameters);
     const int64_t before_reference = comm->stats().all_reduce_calls;
     const double want_loss = loss->forward_backward(*model, batch).item<double>();
     const int64_t loss_calls = comm->stats().all_reduce_calls - before_reference;  // the gathers' backward
-    dist::average_gradients(*comm, parameters);
+    distributed::average_gradients(*comm, parameters);
     const std::vector<at::Tensor> want = take_grads(parameters);
 
     zero_grads(parameters);
