@@ -13,7 +13,10 @@ find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(GTest CONFIG REQUIRED)
 find_package(Threads REQUIRED)
-find_package(ZLIB REQUIRED)  # PNG plots of the training curves (train)
+find_package(ZLIB REQUIRED)  # PNG plots of the training curves (report)
+# TensorBoard event files (report). Found before torch's prefix joins the search path: the torch wheel
+# ships protobuf headers of its own, which must not be mixed with Debian's library.
+find_package(Protobuf 3.21 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 

@@ -13,6 +13,7 @@ APT_PACKAGES=(build-essential cmake ninja-build pkg-config git
   libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libspdlog-dev libyaml-cpp-dev
   nlohmann-json3-dev libcli11-dev libutf8proc-dev libgtest-dev
   libgoogle-perftools-dev  # tcmalloc: the negatron executable's malloc (cmake/Dependencies.cmake)
+  libprotobuf-dev protobuf-compiler  # TensorBoard event files (src/report)
   slurm-wlm munge)  # slurm + munge: the single-node Slurm job test
 
 step() { echo "[setup] $*" >&2; }

@@ -5,6 +5,7 @@
 #include "common/allocator.h"
 #include "common/check.h"
 #include "common/log.h"
+#include "common/version.h"
 
 namespace negatron::cli {
 
@@ -18,7 +19,7 @@ std::vector<CommandRegistrar>& command_registrars() {
 int main(int argc, char** argv) {
   CLI::App app{"negatron: train sentence-embedding models with mpirun and Slurm"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "negatron 0.1.0 (malloc: " + negatron::malloc_name() + ")");
+  app.set_version_flag("--version", std::string("negatron ") + negatron::kVersion + " (malloc: " + negatron::malloc_name() + ")");
   std::string level = "info";
   app.add_option("--log-level", level, "debug|info|warn|error")->capture_default_str();
   app.parse_complete_callback([&] { negatron::log::set_level(negatron::log::parse_level(level)); });

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <exception>
 #include <fstream>
 #include <memory>
@@ -74,6 +75,7 @@ void run_tokenize(const TokenizeArgs& args) {
   const int64_t max_length =
       args.max_seq_length >= 0 ? args.max_seq_length : model::model_max_seq_length(args.model);
   const std::vector<std::string> texts = data::read_text_column(args.input, args.column);
+  const auto start = std::chrono::steady_clock::now();
   const int hardware_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = args.threads > 0 ? args.threads : hardware_threads;
   std::ofstream out(args.output, std::ios::binary);
@@ -84,8 +86,9 @@ void run_tokenize(const TokenizeArgs& args) {
   }
   out.close();
   NEG_CHECK(out, "error while writing ", args.output);
-  log::info("tokenized ", texts.size(), " texts from ", args.input, " into ", args.output,
-            " (max_seq_length ", max_length, ", ", threads, " threads)");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::info("tokenized ", texts.size(), " texts from ", args.input, " into ", args.output, " in ", seconds,
+            " s (max_seq_length ", max_length, ", ", threads, " threads)");
 }
 
 }  // namespace

@@ -7,11 +7,13 @@
 #include "cli/commands.h"
 #include "common/allocator.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "data/batch_sampler.h"
 #include "distributed/bootstrap.h"
 #include "distributed/config_agreement.h"
 #include "distributed/data_parallel.h"
 #include "losses/registry.h"
+#include "report/model_card.h"
 #include "train/config_io.h"
 #include "train/trainer.h"
 
@@ -100,6 +102,31 @@ std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& d
   return data::DatasetReader::open(dataset.path, requirements);
 }
 
+report::ModelCard model_card(const train::TrainConfig& config, const model::SentenceEncoder& model,
+                              const std::vector<std::shared_ptr<const data::DatasetReader>>& readers,
+                              const train::TrainResult& result, int world_size) {
+  report::ModelCard card;
+  card.base_model = config.model.path;
+  card.max_seq_length = model.max_seq_length();
+  card.embedding_dimension = model.embedding_dimension();
+  card.similarity_fn_name = model.similarity_fn_name();
+  card.architecture = model.module_descriptions();
+  for (size_t i = 0; i < config.datasets.size(); ++i) {
+    const data::DatasetManifest& manifest = readers.at(i)->manifest();
+    report::ModelCardDataset dataset{config.datasets[i].name, config.datasets[i].path, manifest.rows,
+                                     manifest.text_columns, config.datasets[i].loss};
+    if (!manifest.label_column.empty()) dataset.columns.push_back(manifest.label_column);
+    card.datasets.push_back(std::move(dataset));
+  }
+  card.training_arguments = train::config_json(config).at("training");
+  card.world_size = world_size;
+  card.steps = result.steps;
+  card.initial_metrics.insert(result.initial_metrics.begin(), result.initial_metrics.end());
+  card.final_metrics.insert(result.final_metrics.begin(), result.final_metrics.end());
+  card.negatron_version = kVersion;
+  return card;
+}
+
 int run_train(const TrainArgs& args) {
   // Parse before MPI starts so a bad config fails fast; every rank parses the same file.
   train::TrainConfig config = train::load_config(args.config, args.overrides);
@@ -180,6 +207,9 @@ int run_train(const TrainArgs& args) {
       log::info0(name, ": ", before->second, " -> ", after, " (", after - before->second >= 0 ? "+" : "",
                  after - before->second, ")");
     }
+  }
+  if (comm.rank() == 0) {
+    report::write_model_card(result.final_model_dir, model_card(config, *model, readers, result, comm.world_size()));
   }
   log::info0("done: ", result.steps, " steps (", result.skipped_steps, " skipped); model saved to ",
              result.final_model_dir);

@@ -1,7 +1,7 @@
 #include "data/permutation.h"
 
 #include "common/check.h"
-#include "data/hashing.h"
+#include "common/hash.h"
 
 namespace negatron::data {
 

@@ -7,13 +7,14 @@
 #include <sstream>
 
 #include "common/check.h"
+#include "common/hash.h"
 
 namespace negatron::distributed {
 namespace {
 
 /// Every rank's hash of `text`, in rank order.
 std::vector<uint64_t> all_gather_hashes(Communicator& comm, const std::string& text) {
-  const uint64_t hash = fnv1a_64(text);
+  const uint64_t hash = fnv1a64(text);
   int64_t as_signed = 0;
   std::memcpy(&as_signed, &hash, sizeof(hash));
   const at::Tensor all = comm.all_gather(at::full({1}, as_signed, at::kLong)).cpu();
@@ -59,15 +60,6 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 }  // namespace
-
-uint64_t fnv1a_64(std::string_view text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 std::vector<std::string> all_gather_strings(Communicator& comm, const std::string& text) {
   at::Tensor bytes = at::empty({static_cast<int64_t>(text.size())}, at::kByte);

@@ -15,9 +15,6 @@ namespace negatron::distributed {
 
 using ConfigEntries = std::vector<std::pair<std::string, std::string>>;  // key, value
 
-/// FNV-1a 64-bit: the same on every platform and process (std::hash is not promised to be).
-uint64_t fnv1a_64(std::string_view text);
-
 /// Throws naming the ranks whose config text differs from rank 0's.
 void check_config_agreement(Communicator& comm, const std::string& config_text);
 /// Throws naming, per rank, the keys whose value differs from rank 0's (or that one side lacks).

@@ -11,7 +11,7 @@
 #include <unordered_set>
 
 #include "common/check.h"
-#include "distributed/config_agreement.h"
+#include "common/hash.h"
 
 namespace negatron::distributed {
 namespace {
@@ -31,7 +31,7 @@ GradientSet collect_gradients(const std::vector<at::Tensor>& params) {
     set.grads.push_back(grad);
     layout << i << ':' << grad.numel() << ':' << static_cast<int>(grad.scalar_type()) << ';';
   }
-  set.layout_hash = fnv1a_64(layout.str());
+  set.layout_hash = fnv1a64(layout.str());
   return set;
 }
 
@@ -247,7 +247,7 @@ void OverlappedGradientAverager::finish() {
   for (size_t b = 0; b < buckets_.size(); ++b) {
     if (buckets_[b].stale) layout << 's' << b << ';';
   }
-  check_same_layout(comm_, fnv1a_64(layout.str()), with_grad);
+  check_same_layout(comm_, fnv1a64(layout.str()), with_grad);
 
   at::NoGradGuard no_grad;
   const int world = comm_.world_size();

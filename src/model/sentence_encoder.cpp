@@ -65,6 +65,23 @@ int64_t SentenceEncoder::embedding_dimension() const {
   return dense_.empty() ? pooling_.output_dimension() : dense_.back()->options().out_features;
 }
 
+std::string SentenceEncoder::similarity_fn_name() const {
+  const bool set = st_config_.is_object() && st_config_.contains("similarity_fn_name") &&
+                   st_config_["similarity_fn_name"].is_string();
+  return set ? st_config_["similarity_fn_name"].get<std::string>() : "cosine";
+}
+
+std::vector<std::string> SentenceEncoder::module_descriptions() const {
+  std::vector<std::string> lines;
+  const nlohmann::json transformer = {{"max_seq_length", max_seq_length_},
+                                      {"model_type", transformer_->config().model_type}};
+  lines.push_back("Transformer(" + transformer.dump() + ")");
+  lines.push_back("Pooling(" + pooling_.to_json().dump() + ")");
+  for (const auto& dense : dense_) lines.push_back("Dense(" + dense->options().to_json().dump() + ")");
+  if (normalize_) lines.push_back("Normalize()");
+  return lines;
+}
+
 std::vector<std::vector<int32_t>> SentenceEncoder::tokenize_ids(const std::vector<std::string>& texts) const {
   std::vector<std::vector<int32_t>> ids(texts.size());
   const size_t workers = std::max<size_t>(1, std::min<size_t>(at::get_num_threads(), texts.size() / 256));

@@ -61,6 +61,10 @@ class SentenceEncoder : public torch::nn::Module {
   void set_max_seq_length(int64_t n);
   bool normalizes() const { return normalize_; }
   int64_t embedding_dimension() const;
+  /// config_sentence_transformers.json's similarity_fn_name ("cosine" when unset).
+  std::string similarity_fn_name() const;
+  /// One line per module, as sentence-transformers prints a model (model cards).
+  std::vector<std::string> module_descriptions() const;
   const std::string& source_dir() const { return source_dir_; }
 
  private:

@@ -3,8 +3,9 @@
 #include <fstream>
 
 #include "common/check.h"
-#include "common/remove_tree.h"
 #include "common/log.h"
+#include "common/remove_tree.h"
+#include "common/version.h"
 #include "model/safetensors.h"
 #include "model/sentence_encoder.h"
 
@@ -165,7 +166,7 @@ struct SentenceEncoderIo {
     write_json(tmp / "modules.json", modules);
 
     nlohmann::json st = model.st_config_.is_object() ? model.st_config_ : nlohmann::json::object();
-    st["__version__"] = {{"sentence_transformers", "6.0.1"}, {"negatron", "0.1.0"}};
+    st["__version__"] = {{"sentence_transformers", "6.0.1"}, {"negatron", kVersion}};
     if (!st.contains("similarity_fn_name") || st["similarity_fn_name"].is_null()) st["similarity_fn_name"] = "cosine";
     if (!st.contains("prompts")) st["prompts"] = nlohmann::json::object();
     if (!st.contains("default_prompt_name")) st["default_prompt_name"] = nullptr;

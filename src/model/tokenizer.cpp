@@ -11,31 +11,31 @@
 #include <unordered_map>
 
 #include "common/check.h"
+#include "common/hash.h"
 #include "model/bert_normalizer.h"
 #include "model/wordpiece.h"
 
 namespace negatron::model {
 namespace {
 
-/// FNV-1a over length-prefixed fields.
+/// FNV-1a over length-prefixed fields. Its seed is not FNV's offset basis (it is a digit short), but
+/// fingerprints are stored in every prepared dataset's manifest, so the seed stays.
 class Fingerprint {
  public:
   Fingerprint& add(std::string_view bytes) {
     add_integer(bytes.size());
-    for (const char c : bytes) mix(static_cast<unsigned char>(c));
+    hash_ = fnv1a64(bytes, hash_);
     return *this;
   }
   Fingerprint& add_integer(uint64_t value) {
-    for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(value >> (8 * i)));
+    unsigned char little_endian[8];
+    for (int i = 0; i < 8; ++i) little_endian[i] = static_cast<unsigned char>(value >> (8 * i));
+    hash_ = fnv1a64(little_endian, sizeof(little_endian), hash_);
     return *this;
   }
   uint64_t value() const { return hash_; }
 
  private:
-  void mix(unsigned char byte) {
-    hash_ ^= byte;
-    hash_ *= 1099511628211ull;
-  }
   uint64_t hash_ = 1469598103934665603ull;
 };
 

@@ -5,22 +5,13 @@
 #include <sstream>
 
 #include "common/check.h"
+#include "common/hash.h"
 
 namespace negatron::model {
 namespace {
 
-uint64_t hash_bytes(std::string_view bytes) {
-  // FNV-1a, then a final avalanche so the low bits used for the slot are well mixed.
-  uint64_t h = 1469598103934665603ull;
-  for (const char c : bytes) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
-  return h;
-}
+// FNV-1a, then mix64 so that the low bits used for the slot are well mixed.
+uint64_t hash_bytes(std::string_view bytes) { return mix64(fnv1a64(bytes)); }
 
 size_t count_chars(std::string_view utf8) {
   size_t count = 0;

@@ -286,6 +286,9 @@ void validate_config(const TrainConfig& c) {
   check_choice("training.batch_sampler", t.batch_sampler, "batch_sampler", "no_duplicates", "group_by_label");
   check_choice("training.multi_dataset_batch_sampler", t.multi_dataset_batch_sampler, "proportional", "round_robin");
   check_choice("training.nan_policy", t.nan_policy, "abort", "skip");
+  for (size_t i = 0; i < t.report_to.size(); ++i) {
+    check_choice("training.report_to." + std::to_string(i), t.report_to[i], "tensorboard", "none");
+  }
   check_choice("distributed.backend", c.distributed.backend, "auto", "mpi", "nccl", "local");
   check_choice("distributed.overlap_grad_reduce", c.distributed.overlap_grad_reduce, "auto", "true", "false");
   check_choice("device", c.device, "auto", "cpu", "cuda");
@@ -340,6 +343,8 @@ std::string dump_config(const TrainConfig& config) {
   emit_json(out, to_json(config));
   return std::string(out.c_str()) + "\n";
 }
+
+nlohmann::json config_json(const TrainConfig& config) { return to_json(config); }
 
 std::vector<std::string> flatten_config(const TrainConfig& config) {
   std::vector<std::string> lines;

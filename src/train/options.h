@@ -104,6 +104,8 @@ struct TrainingOptions {
   int64_t save_steps = 0;    // 0: save only at the end
   int64_t save_total_limit = 0;  // 0: keep every checkpoint
   int64_t logging_steps = 10;
+  std::vector<std::string> report_to;  // [] | [tensorboard]
+  std::string logging_dir;             // "": <output_dir>/runs/<date>-<time>_<host>
   std::string batch_sampler = "batch_sampler";
   std::string multi_dataset_batch_sampler = "proportional";
   std::string nan_policy = "abort";  // abort | skip
@@ -131,6 +133,8 @@ struct TrainingOptions {
     v("save_steps", save_steps, "checkpoint every N steps (0: at the end only)");
     v("save_total_limit", save_total_limit, "keep at most N checkpoints (0: all); the best is kept");
     v("logging_steps", logging_steps, "log and write metrics every N steps");
+    v("report_to", report_to, "where metrics go besides metrics.jsonl: [] or [tensorboard] (event files in logging_dir)");
+    v("logging_dir", logging_dir, "TensorBoard folder (empty: <output_dir>/runs/<date>-<time>_<host>)");
     v("batch_sampler", batch_sampler, "batch_sampler | no_duplicates | group_by_label");
     v("multi_dataset_batch_sampler", multi_dataset_batch_sampler, "proportional | round_robin");
     v("nan_policy", nan_policy, "on a NaN/Inf loss or gradient: abort | skip (the step is skipped and counted)");

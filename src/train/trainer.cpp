@@ -1,10 +1,13 @@
 #include "train/trainer.h"
 
 #include <torch/nn/utils/clip_grad.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <sstream>
 
@@ -12,7 +15,7 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "distributed/data_parallel.h"
-#include "train/curve_plot.h"
+#include "report/curve_plot.h"
 
 namespace negatron::train {
 namespace {
@@ -48,6 +51,20 @@ bool overlap_grad_reduce(const std::string& option, const distributed::Communica
   return option == "true" || (option == "auto" && comm.backend() == "nccl" && comm.world_size() > 1);
 }
 
+/// Where TensorBoard event files go ("" when training.report_to does not ask for them); Hugging
+/// Face's default layout, one folder per run under <output_dir>/runs.
+std::string tensorboard_dir(const TrainConfig& config) {
+  const auto& t = config.training;
+  if (std::find(t.report_to.begin(), t.report_to.end(), "tensorboard") == t.report_to.end()) return "";
+  if (!t.logging_dir.empty()) return t.logging_dir;
+  char stamp[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", std::localtime(&now));
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "localhost");
+  return config.output_dir + "/runs/" + stamp + "_" + host;
+}
+
 std::string describe(const Metrics& metrics) {
   std::ostringstream out;
   for (const auto& [name, value] : metrics) out << (out.tellp() > 0 ? ", " : "") << name << "=" << value;
@@ -59,7 +76,7 @@ std::string describe(const Metrics& metrics) {
 Trainer::Trainer(TrainConfig config, TrainerParts parts, TrainerState resume_state)
     : config_(std::move(config)), parts_(std::move(parts)), state_(std::move(resume_state)),
       metrics_((std::filesystem::create_directories(config_.output_dir), config_.output_dir + "/metrics.jsonl"),
-               parts_.comm->rank() == 0) {
+               parts_.comm->rank() == 0, tensorboard_dir(config_)) {
   const auto& t = config_.training;
   const int64_t per_epoch = parts_.data->steps_per_epoch();
   NEG_CHECK(per_epoch > 0, "the datasets give no full global batch of ", t.per_device_train_batch_size, " x ",
@@ -256,7 +273,7 @@ TrainResult Trainer::run() {
     std::vector<std::string> primary;
     for (const auto& evaluator : parts_.evaluators) primary.push_back(evaluator->primary_metric());
     try {
-      plot_training_curves(metrics_.path(), curves, primary);
+      report::plot_training_curves(metrics_.path(), curves, primary);
       log::info0("training curves: ", curves);
     } catch (const std::exception& e) {
       log::warn0("could not plot the training curves: ", e.what());

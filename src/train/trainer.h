@@ -11,9 +11,9 @@
 #include "data/prefetcher.h"
 #include "distributed/data_parallel.h"
 #include "losses/loss.h"
+#include "report/metrics_log.h"
 #include "train/checkpoint.h"
 #include "train/evaluator.h"
-#include "train/metrics_log.h"
 #include "train/optimizer.h"
 #include "train/step_times.h"
 
@@ -53,7 +53,7 @@ class Trainer {
   TrainConfig config_;
   TrainerParts parts_;
   TrainerState state_;
-  MetricsLog metrics_;
+  report::MetricsLog metrics_;
   int64_t total_steps_ = 0;
   int64_t warmup_ = 0;
   std::string best_metric_name_;

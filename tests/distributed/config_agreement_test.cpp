@@ -5,13 +5,6 @@
 namespace negatron::distributed {
 namespace {
 
-TEST(Fnv1a64, MatchesPublishedTestVectors) {
-  // Reference values from the FNV specification's test suite (draft-eastlake-fnv).
-  EXPECT_EQ(fnv1a_64(""), 0xcbf29ce484222325ull);
-  EXPECT_EQ(fnv1a_64("a"), 0xaf63dc4c8601ec8cull);
-  EXPECT_EQ(fnv1a_64("foobar"), 0x85944171f73967e8ull);
-}
-
 TEST(DifferingKeys, ListsChangedMissingAndExtraKeysSorted) {
   const ConfigEntries reference = {{"optim.lr", "1e-4"}, {"data.batch", "32"}, {"seed", "1"}};
   const ConfigEntries other = {{"seed", "1"}, {"optim.lr", "2e-4"}, {"extra", "x"}};

@@ -1,4 +1,4 @@
-#include "train/png_writer.h"
+#include "report/png_writer.h"
 
 #include <zlib.h>
 
@@ -7,7 +7,7 @@
 
 #include "common/check.h"
 
-namespace negatron::train {
+namespace negatron::report {
 namespace {
 
 void put_u32(std::string& out, uint32_t v) {
@@ -84,4 +84,4 @@ void write_png(const std::string& path, const RgbImage& image) {
   NEG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
 }
 
-}  // namespace negatron::train
+}  // namespace negatron::report

@@ -1,4 +1,4 @@
-#include "train/curve_plot.h"
+#include "report/curve_plot.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 
 #include "common/remove_tree.h"
 
-namespace negatron::train {
+namespace negatron::report {
 namespace {
 
 namespace fs = std::filesystem;
@@ -200,4 +200,4 @@ TEST(CurvePlot, RendersWithoutRecordsOrWithOnePoint) {
 }
 
 }  // namespace
-}  // namespace negatron::train
+}  // namespace negatron::report

@@ -1,4 +1,4 @@
-#include "train/curve_plot.h"
+#include "report/curve_plot.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include "common/check.h"
 
-namespace negatron::train {
+namespace negatron::report {
 namespace {
 
 // --- font -------------------------------------------------------------------------------------
@@ -522,4 +522,4 @@ void plot_training_curves(const std::string& metrics_path, const std::string& pn
   write_png(png_path, render_curve_panels(training_curve_panels(read_metrics_jsonl(metrics_path), eval_metrics)));
 }
 
-}  // namespace negatron::train
+}  // namespace negatron::report

@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "train/png_writer.h"
+#include "report/png_writer.h"
 
-namespace negatron::train {
+namespace negatron::report {
 
 struct CurveSeries {
   std::string name;
@@ -43,4 +43,4 @@ std::vector<nlohmann::json> read_metrics_jsonl(const std::string& path);
 void plot_training_curves(const std::string& metrics_path, const std::string& png_path,
                           const std::vector<std::string>& eval_metrics = {});
 
-}  // namespace negatron::train
+}  // namespace negatron::report

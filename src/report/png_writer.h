@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace negatron::train {
+namespace negatron::report {
 
 /// An 8-bit RGB raster, rows top to bottom, 3 bytes per pixel.
 struct RgbImage {
@@ -25,4 +25,4 @@ std::string encode_png(const RgbImage& image);
 /// Writes encode_png(image) to `path` (through a temporary file renamed into place).
 void write_png(const std::string& path, const RgbImage& image);
 
-}  // namespace negatron::train
+}  // namespace negatron::report
