@@ -15,7 +15,6 @@
 // implementation the same initial weights.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <H5Cpp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +24,7 @@
 #include "cli/commands.h"
 #include "common/check.h"
 #include "common/log.h"
+#include "data/tensor_file.h"
 #include "losses/registry.h"
 #include "model/sentence_encoder.h"
 
@@ -37,55 +37,6 @@ struct LossArgsCli {
   int threads = 0;
   int repeat = 0;
 };
-
-// ---- HDF5 <-> tensors -------------------------------------------------------------------------
-
-at::Tensor read_tensor(H5::H5File& file, const std::string& path, const std::string& filename) {
-  try {
-    H5::DataSet dataset = file.openDataSet(path);
-    H5::DataSpace space = dataset.getSpace();
-    std::vector<hsize_t> dims(space.getSimpleExtentNdims());
-    if (!dims.empty()) space.getSimpleExtentDims(dims.data());
-    std::vector<int64_t> shape(dims.begin(), dims.end());
-    const H5T_class_t type_class = dataset.getTypeClass();
-    if (type_class == H5T_INTEGER) {
-      at::Tensor out = at::empty(shape, at::kLong);
-      dataset.read(out.data_ptr(), H5::PredType::NATIVE_INT64);
-      return out;
-    }
-    NEG_CHECK(type_class == H5T_FLOAT, filename, ": dataset '", path, "' must be integer or float");
-    const bool is_double = dataset.getFloatType().getSize() == 8;
-    at::Tensor out = at::empty(shape, is_double ? at::kDouble : at::kFloat);
-    dataset.read(out.data_ptr(), is_double ? H5::PredType::NATIVE_DOUBLE : H5::PredType::NATIVE_FLOAT);
-    return out;
-  } catch (const H5::Exception& e) {
-    NEG_FAIL(filename, ": cannot read dataset '", path, "' (", e.getDetailMsg(), ")");
-  }
-}
-
-void write_tensor(H5::H5File& file, const std::string& path, at::Tensor value) {
-  value = value.detach().cpu().contiguous();
-  if (value.scalar_type() != at::kFloat && value.scalar_type() != at::kLong) value = value.to(at::kDouble);
-  std::vector<hsize_t> dims(value.sizes().begin(), value.sizes().end());
-  H5::DataSpace space = dims.empty() ? H5::DataSpace(H5S_SCALAR) : H5::DataSpace(dims.size(), dims.data());
-  H5::LinkCreatPropList links;
-  links.setCreateIntermediateGroup(true);
-  const auto [file_type, mem_type] =
-      value.scalar_type() == at::kFloat ? std::pair{H5::PredType::IEEE_F32LE, H5::PredType::NATIVE_FLOAT}
-      : value.scalar_type() == at::kLong ? std::pair{H5::PredType::STD_I64LE, H5::PredType::NATIVE_INT64}
-                                         : std::pair{H5::PredType::IEEE_F64LE, H5::PredType::NATIVE_DOUBLE};
-  H5::DataSet dataset = file.createDataSet(path, file_type, space, H5::DSetCreatPropList::DEFAULT,
-                                           H5::DSetAccPropList::DEFAULT, links);
-  if (value.numel() > 0) dataset.write(value.data_ptr(), mem_type);
-}
-
-std::vector<at::Tensor> read_numbered(H5::H5File& file, const std::string& group, const std::string& filename) {
-  std::vector<at::Tensor> out;
-  if (!file.nameExists(group)) return out;
-  while (file.nameExists(group + "/" + std::to_string(out.size())))
-    out.push_back(read_tensor(file, group + "/" + std::to_string(out.size()), filename));
-  return out;
-}
 
 at::ScalarType parse_dtype(const std::string& dtype, at::ScalarType fallback) {
   if (dtype.empty()) return fallback;
@@ -157,10 +108,10 @@ losses::ModelBatch read_jsonl_batch(const std::string& filename, model::Sentence
 
 // ---- the two levels -----------------------------------------------------------------------------
 
-void write_loss_parameters(H5::H5File& out, losses::Loss& loss) {
+void write_loss_parameters(data::TensorFileWriter& out, losses::Loss& loss) {
   for (auto& [name, p] : loss.named_parameters()) {
-    write_tensor(out, "loss_param/" + name, p.grad().defined() ? p.grad() : at::zeros_like(p));
-    write_tensor(out, "loss_param_value/" + name, p);
+    out.write("loss_param/" + name, p.grad().defined() ? p.grad() : at::zeros_like(p));
+    out.write("loss_param_value/" + name, p);
   }
 }
 
@@ -181,15 +132,15 @@ void run_embedding_level(const LossArgsCli& args, const nlohmann::json& params) 
   losses::EmbeddingBatch batch;
   at::ScalarType input_dtype = at::kFloat;
   {
-    H5::H5File in(args.input, H5F_ACC_RDONLY);
-    batch.columns = read_numbered(in, "columns", args.input);
+    const data::TensorFileReader in(args.input);
+    batch.columns = in.read_numbered("columns");
     NEG_CHECK(!batch.columns.empty(), args.input, ": no dataset 'columns/0' (expected columns/0..k, [B, d] floats)");
     input_dtype = batch.columns.front().scalar_type();
     for (size_t c = 0; c < batch.columns.size(); ++c)
       NEG_CHECK(batch.columns[c].is_floating_point() && batch.columns[c].dim() == 2, args.input, ": dataset 'columns/",
                 c, "' must be [B, d] float32 or float64");
-    if (in.nameExists("labels")) batch.labels = read_tensor(in, "labels", args.input);
-    batch.guide = read_numbered(in, "guide", args.input);
+    if (in.has("labels")) batch.labels = in.read("labels");
+    batch.guide = in.read_numbered("guide");
   }
   const at::ScalarType dtype = parse_dtype(args.dtype, input_dtype);
   for (auto& column : batch.columns) column = column.to(dtype).requires_grad_(true);
@@ -204,14 +155,14 @@ void run_embedding_level(const LossArgsCli& args, const nlohmann::json& params) 
   NEG_CHECK(value.dim() == 0, args.name, ": compute() returned a tensor of rank ", value.dim(), ", not a scalar");
   value.backward();
 
-  H5::H5File out(args.output, H5F_ACC_TRUNC);
-  write_tensor(out, "loss", value.to(at::kDouble));
+  data::TensorFileWriter out(args.output);
+  out.write("loss", value.to(at::kDouble));
   for (size_t c = 0; c < batch.columns.size(); ++c) {
     at::Tensor grad = batch.columns[c].grad();
-    write_tensor(out, "grad/" + std::to_string(c),
-                 (grad.defined() ? grad : at::zeros_like(batch.columns[c])).to(input_dtype));
+    out.write("grad/" + std::to_string(c), (grad.defined() ? grad : at::zeros_like(batch.columns[c])).to(input_dtype));
   }
   write_loss_parameters(out, *loss);
+  out.close();
   log::info(args.name, ": loss ", value.item<double>(), " on ", batch.columns.size(), " column(s) of ",
             batch.columns.front().size(0), " rows");
   if (args.repeat > 0) time_embedding_level(*loss, batch, args.repeat);  // after the outputs are written
@@ -229,13 +180,14 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
   model->zero_grad();
   at::Tensor value = loss->forward_backward(*model, batch, 1.0);
 
-  H5::H5File out(args.output, H5F_ACC_TRUNC);
-  write_tensor(out, "loss", value.to(at::kDouble));
+  data::TensorFileWriter out(args.output);
+  out.write("loss", value.to(at::kDouble));
   for (const auto& item : model->named_parameters()) {
     const at::Tensor& grad = item.value().grad();
-    write_tensor(out, "param/" + item.key(), grad.defined() ? grad : at::zeros_like(item.value()));
+    out.write("param/" + item.key(), grad.defined() ? grad : at::zeros_like(item.value()));
   }
   write_loss_parameters(out, *loss);
+  out.close();
   log::info(args.name, ": loss ", value.item<double>(), " on ", batch.texts.size(), " column(s) of ",
             batch.texts.front().size(), " rows");
 }
@@ -248,12 +200,8 @@ void run_loss(const LossArgsCli& args) {
   } catch (const nlohmann::json::exception& e) {
     NEG_FAIL("--params is not JSON (", e.what(), "): ", args.params);
   }
-  try {
-    if (args.model.empty()) run_embedding_level(args, params);
-    else run_model_level(args, params);
-  } catch (const H5::Exception& e) {
-    NEG_FAIL("HDF5 error on ", args.input, " / ", args.output, ": ", e.getDetailMsg());
-  }
+  if (args.model.empty()) run_embedding_level(args, params);
+  else run_model_level(args, params);
 }
 
 std::string loss_list() {
