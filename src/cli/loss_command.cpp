@@ -24,6 +24,7 @@
 #include "cli/commands.h"
 #include "common/check.h"
 #include "common/log.h"
+#include "common/options_json.h"
 #include "data/tensor_file.h"
 #include "losses/registry.h"
 #include "model/sentence_encoder.h"
@@ -205,9 +206,38 @@ void run_loss(const LossArgsCli& args) {
 }
 
 std::string loss_list() {
-  std::string out = "registered losses:";
+  std::string out = "registered losses (--name NAME --help lists NAME's parameters):";
   for (const auto& name : losses::loss_names()) out += "\n  " + name;
   return out;
+}
+
+/// `name`'s parameters with their defaults and docs, as --params (or a config's datasets.N.loss) takes them.
+std::string loss_parameter_help(const std::string& name) {
+  std::vector<options::FieldDoc> fields;
+  if (!losses::loss_parameters(name, fields))
+    return name + " reads its parameters by hand; they are not declared yet (see its header in src/losses/).";
+  if (fields.empty()) return name + " has no parameters.";
+  std::vector<std::string> settings;
+  size_t width = 0;
+  for (const auto& field : fields) {
+    settings.push_back(field.key + ": " + field.default_value.dump());
+    width = std::max(width, settings.back().size());
+  }
+  std::string out = name + " parameters (--params JSON or a config's datasets.N.loss), with their defaults:";
+  for (size_t i = 0; i < fields.size(); ++i)
+    out += "\n  " + settings[i] + std::string(width - settings[i].size() + 2, ' ') + fields[i].doc;
+  return out;
+}
+
+/// --help: the registered losses, or with --name the parameters of that loss (CLI11 stores --name
+/// before it handles --help).
+std::string loss_help_footer(const std::string& name) {
+  if (name.empty()) return loss_list();
+  try {
+    return loss_parameter_help(name);
+  } catch (const std::exception& error) {
+    return error.what();
+  }
 }
 
 }  // namespace
@@ -215,7 +245,7 @@ std::string loss_list() {
 void register_loss_command(CLI::App& app) {
   auto args = std::make_shared<LossArgsCli>();
   CLI::App* cmd = app.add_subcommand("loss", "Evaluate a loss and its gradients (embedding or model level)");
-  cmd->footer(loss_list());
+  cmd->footer([args] { return loss_help_footer(args->name); });
   cmd->add_option("--name", args->name, "loss name (sentence-transformers class name)")->required();
   cmd->add_option("--params", args->params, "loss parameters as a JSON object")->capture_default_str();
   cmd->add_option("--input", args->input,

@@ -81,13 +81,10 @@ std::unique_ptr<losses::Loss> build_loss(const train::DatasetOptions& dataset, c
                                          const distributed::Runtime& runtime,
                                          const std::shared_ptr<model::SentenceEncoder>& model) {
   losses::LossArgs args;
-  args.params = dataset.loss;
-  const std::string name = args.params.at("name").get<std::string>();
-  args.params.erase("name");
   args.context.comm = runtime.comm;
   args.context.gather_across_devices = config.distributed.gather_across_devices;
   args.model = model;
-  return losses::make_loss(name, args);
+  return losses::make_loss_from_spec(dataset.loss, args);
 }
 
 std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& dataset, const losses::Loss& loss,

@@ -22,6 +22,17 @@ std::string concat(const Parts&... parts) {
 [[noreturn]] void throw_error(const char* file, int line, const std::string& message);
 }  // namespace detail
 
+/// Returns body(); an Error it throws is rethrown as Error("<context>: <its message>"), so that an
+/// error deep in a reader says where it was reading ("datasets.0.loss: CoSENTLoss: ...").
+template <class Body>
+auto with_error_context(const std::string& context, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& error) {
+    throw Error(context + ": " + error.what());
+  }
+}
+
 }  // namespace negatron
 
 #define NEG_CHECK(cond, ...)                                                              \

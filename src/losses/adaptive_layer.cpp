@@ -7,19 +7,38 @@
 #include "common/check.h"
 #include "losses/gradcache.h"
 #include "losses/matryoshka.h"
+#include "losses/choice.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
 
-void AdaptiveLayerOptions::validate() const {
-  NEG_CHECK(layer_weighting == "uniform" || layer_weighting == "log" || layer_weighting == "linear",
-            "AdaptiveLayerLoss: layer_weighting must be 'uniform', 'log' or 'linear', got '", layer_weighting, "'");
+namespace {
+
+enum class LayerWeighting { kUniform, kLog, kLinear };
+
+LayerWeighting layer_weighting_by_name(const std::string& name) {
+  return choose<LayerWeighting>("layer_weighting", name,
+                                {{"uniform", LayerWeighting::kUniform},
+                                 {"log", LayerWeighting::kLog},
+                                 {"linear", LayerWeighting::kLinear}});
 }
 
+}  // namespace
+
+void AdaptiveLayerOptions::validate() const { layer_weighting_by_name(layer_weighting); }
+
 double AdaptiveLayerOptions::layer_weight(int64_t layer) const {
-  if (layer_weighting == "log") return 1.0 / (1.0 + std::log(1.0 + static_cast<double>(layer)));
-  if (layer_weighting == "linear") return 1.0 / (1.0 + static_cast<double>(layer));
+  switch (layer_weighting_by_name(layer_weighting)) {
+    case LayerWeighting::kLog: return 1.0 / (1.0 + std::log(1.0 + static_cast<double>(layer)));
+    case LayerWeighting::kLinear: return 1.0 / (1.0 + static_cast<double>(layer));
+    case LayerWeighting::kUniform: return 1.0;
+  }
   return 1.0;
+}
+
+void AdaptiveLayerLossOptions::validate() {
+  loss = resolve_wrapped_loss(loss);
+  layers.validate();
 }
 
 AdaptiveLayerLoss::AdaptiveLayerLoss(std::unique_ptr<Loss> inner, AdaptiveLayerOptions options, std::string name)
@@ -29,7 +48,6 @@ AdaptiveLayerLoss::AdaptiveLayerLoss(std::unique_ptr<Loss> inner, AdaptiveLayerO
             inner_->spec().name, " (GradCache embeds once per batch, this loss once per layer); use its plain form");
   NEG_CHECK(!is_model_level_only(inner_->spec().name), name, " cannot wrap ", inner_->spec().name,
             ": it is computed from the model, not from embeddings");
-  options_.validate();
   spec_ = inner_->spec();
   spec_.name = std::move(name);
 }
@@ -72,24 +90,10 @@ at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const Model
   return loss;
 }
 
-AdaptiveLayerOptions read_adaptive_layer_options(ParamReader& params, AdaptiveLayerOptions o) {
-  o.n_layers_per_step = params.get<int64_t>("n_layers_per_step", o.n_layers_per_step);
-  o.last_layer_weight = params.get<double>("last_layer_weight", o.last_layer_weight);
-  o.prior_layers_weight = params.get<double>("prior_layers_weight", o.prior_layers_weight);
-  o.kl_div_weight = params.get<double>("kl_div_weight", o.kl_div_weight);
-  o.kl_temperature = params.get<double>("kl_temperature", o.kl_temperature);
-  o.layer_weighting = params.get<std::string>("layer_weighting", o.layer_weighting);
-  return o;
-}
-
 namespace {
 
-std::unique_ptr<Loss> make_adaptive_layer(const LossArgs& args) {
-  ParamReader params("AdaptiveLayerLoss", args.params);
-  const nlohmann::json inner_spec = params.get_json("loss", nullptr);
-  AdaptiveLayerOptions o = read_adaptive_layer_options(params, {});
-  params.finish();
-  return std::make_unique<AdaptiveLayerLoss>(make_inner_loss("AdaptiveLayerLoss", inner_spec, args), o);
+std::unique_ptr<Loss> make_adaptive_layer(const AdaptiveLayerLossOptions& options, const LossArgs& args) {
+  return std::make_unique<AdaptiveLayerLoss>(make_loss_from_spec(options.loss, args), options.layers);
 }
 
 NEGATRON_REGISTER_LOSS("AdaptiveLayerLoss", make_adaptive_layer);

@@ -16,21 +16,41 @@
 #include <string>
 
 #include "losses/loss.h"
+#include "losses/registry.h"
 
 namespace negatron::losses {
 
+/// The layer options, shared with Matryoshka2dLoss.
 struct AdaptiveLayerOptions {
-  /// Earlier layers sampled per step; <= 0 or >= L: all of them.
   int64_t n_layers_per_step = 1;
   double last_layer_weight = 1.0;
   double prior_layers_weight = 1.0;
   double kl_div_weight = 1.0;
-  /// <= 0 disables the KL term.
   double kl_temperature = 0.3;
-  /// "uniform", "log" or "linear".
   std::string layer_weighting = "uniform";
+  template <class V>
+  void visit(V& v) {
+    v("n_layers_per_step", n_layers_per_step, "earlier layers sampled per step (<= 0 or >= their number: all)");
+    v("last_layer_weight", last_layer_weight, "weight of the final layer's loss");
+    v("prior_layers_weight", prior_layers_weight, "weight of the earlier layers' losses");
+    v("kl_div_weight", kl_div_weight, "weight of the KL term");
+    v("kl_temperature", kl_temperature, "temperature of the KL term (<= 0: no KL term)");
+    v("layer_weighting", layer_weighting, "uniform | log | linear: w(l) of an earlier layer l");
+  }
   void validate() const;
   double layer_weight(int64_t layer) const;
+};
+
+struct AdaptiveLayerLossOptions {
+  nlohmann::json loss;
+  AdaptiveLayerOptions layers;
+  template <class V>
+  void visit(V& v) {
+    v("loss", loss, kWrappedLossDoc);
+    layers.visit(v);
+  }
+  /// Resolves the wrapped loss; checks the layer options.
+  void validate();
 };
 
 class AdaptiveLayerLoss : public Loss {
@@ -47,9 +67,5 @@ class AdaptiveLayerLoss : public Loss {
   AdaptiveLayerOptions options_;
   LossSpec spec_;
 };
-
-class ParamReader;
-/// Reads the AdaptiveLayerLoss parameters (ST names) over `defaults`; shared with Matryoshka2dLoss.
-AdaptiveLayerOptions read_adaptive_layer_options(ParamReader& params, AdaptiveLayerOptions defaults);
 
 }  // namespace negatron::losses

@@ -1,5 +1,7 @@
 #include "losses/batch_all_triplet.h"
 
+#include "losses/pure_loss.h"
+
 namespace negatron::losses {
 
 at::Tensor triplet_mask(const at::Tensor& labels) {
@@ -9,9 +11,11 @@ at::Tensor triplet_mask(const at::Tensor& labels) {
   return positive.unsqueeze(2) & negative.unsqueeze(1) & not_equal.unsqueeze(0);
 }
 
-at::Tensor batch_all_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+at::Tensor batch_all_triplet_loss(const std::vector<at::Tensor>& columns, const at::Tensor& class_labels,
                                   const BatchTripletOptions& options) {
-  const at::Tensor distances = batch_distance_matrix(embeddings, options.distance_metric);
+  const at::Tensor& embeddings = columns[0];
+  const at::Tensor labels = class_labels.to(embeddings.device());
+  const at::Tensor distances = batch_distance_matrix(embeddings, options.distance());
   at::Tensor losses = distances.unsqueeze(2) - distances.unsqueeze(1) + options.margin;  // [a, p, n]
   losses = triplet_mask(labels).to(at::kFloat) * losses;
   losses = losses.masked_fill(losses < 0, 0);
@@ -19,6 +23,6 @@ at::Tensor batch_all_triplet_loss(const at::Tensor& embeddings, const at::Tensor
   return losses.sum() / (active + 1e-16);
 }
 
-NEGATRON_REGISTER_LOSS("BatchAllTripletLoss", batch_triplet_factory("BatchAllTripletLoss", batch_all_triplet_loss, true));
+NEGATRON_REGISTER_PURE_LOSS(batch_triplet_spec("BatchAllTripletLoss"), batch_all_triplet_loss);
 
 }  // namespace negatron::losses

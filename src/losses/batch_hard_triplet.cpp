@@ -1,5 +1,7 @@
 #include "losses/batch_hard_triplet.h"
 
+#include "losses/pure_loss.h"
+
 namespace negatron::losses {
 
 HardestDistances batch_hardest_distances(const at::Tensor& distances, const at::Tensor& labels) {
@@ -13,14 +15,16 @@ HardestDistances batch_hardest_distances(const at::Tensor& distances, const at::
   return out;
 }
 
-at::Tensor batch_hard_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+at::Tensor batch_hard_triplet_loss(const std::vector<at::Tensor>& columns, const at::Tensor& class_labels,
                                    const BatchTripletOptions& options) {
+  const at::Tensor& embeddings = columns[0];
+  const at::Tensor labels = class_labels.to(embeddings.device());
   const HardestDistances hardest =
-      batch_hardest_distances(batch_distance_matrix(embeddings, options.distance_metric), labels);
+      batch_hardest_distances(batch_distance_matrix(embeddings, options.distance()), labels);
   at::Tensor losses = hardest.positive - hardest.negative + options.margin;
   return losses.masked_fill(losses < 0, 0).mean();
 }
 
-NEGATRON_REGISTER_LOSS("BatchHardTripletLoss", batch_triplet_factory("BatchHardTripletLoss", batch_hard_triplet_loss, true));
+NEGATRON_REGISTER_PURE_LOSS(batch_triplet_spec("BatchHardTripletLoss"), batch_hard_triplet_loss);
 
 }  // namespace negatron::losses

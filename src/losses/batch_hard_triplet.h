@@ -2,8 +2,7 @@
 // BatchHardTripletLoss: for every anchor, the hardest positive (farthest same-label example) and the
 // hardest negative (closest other-label example) in the batch; loss = mean(max(d_ap - d_an + margin, 0)).
 // Requirements: each batch holds >= 2 examples of >= 2 labels (e.g. a group-by-label sampler).
-// Inputs: single sentences | class label (int). Params: distance_metric ("euclidean_distance" |
-//   "cosine_distance"), margin (5).
+// Inputs: single sentences | class label (int). Parameters: BatchTripletOptions.
 // Relations: BatchHardSoftMarginTripletLoss drops the margin; BatchAll/BatchSemiHard pick other triplets.
 // Edge cases as ST: an anchor with no positive gets d_ap = 0; with no negative, d_an = row max + d_aa.
 // Reference: Hermans et al. 2017, "In Defense of the Triplet Loss";
@@ -18,7 +17,7 @@ struct HardestDistances {
 };
 HardestDistances batch_hardest_distances(const at::Tensor& distances, const at::Tensor& labels);
 
-at::Tensor batch_hard_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+at::Tensor batch_hard_triplet_loss(const std::vector<at::Tensor>& columns, const at::Tensor& labels,
                                    const BatchTripletOptions& options);
 
 }  // namespace negatron::losses

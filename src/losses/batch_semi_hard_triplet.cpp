@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "losses/pure_loss.h"
+
 namespace negatron::losses {
 namespace {
 
@@ -28,10 +30,12 @@ at::Tensor lowest_index_among_ties(const at::Tensor& shifted, const at::Tensor& 
 
 }  // namespace
 
-at::Tensor batch_semi_hard_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+at::Tensor batch_semi_hard_triplet_loss(const std::vector<at::Tensor>& columns, const at::Tensor& class_labels,
                                         const BatchTripletOptions& options) {
+  const at::Tensor& embeddings = columns[0];
+  const at::Tensor labels = class_labels.to(embeddings.device());
   const int64_t batch = labels.size(0);
-  const at::Tensor distances = batch_distance_matrix(embeddings, options.distance_metric);
+  const at::Tensor distances = batch_distance_matrix(embeddings, options.distance());
   const at::Tensor same = labels.unsqueeze(0) == labels.unsqueeze(1);
   const at::Tensor negative = same.logical_not();
 
@@ -62,7 +66,6 @@ at::Tensor batch_semi_hard_triplet_loss(const at::Tensor& embeddings, const at::
   return at::maximum(loss_matrix * positives, zero).sum() / positives.sum().clamp_min(1e-16);
 }
 
-NEGATRON_REGISTER_LOSS("BatchSemiHardTripletLoss",
-                       batch_triplet_factory("BatchSemiHardTripletLoss", batch_semi_hard_triplet_loss, true));
+NEGATRON_REGISTER_PURE_LOSS(batch_triplet_spec("BatchSemiHardTripletLoss"), batch_semi_hard_triplet_loss);
 
 }  // namespace negatron::losses

@@ -3,8 +3,7 @@
 // negative of a that is farther than p; if none is, the farthest negative of a. loss = sum over
 // positive pairs of max(d_ap - d_an + margin, 0) / number of positive pairs.
 // Requirements: each batch holds >= 2 examples of >= 2 labels.
-// Inputs: single sentences | class label (int). Params: distance_metric ("euclidean_distance" |
-//   "cosine_distance"), margin (5).
+// Inputs: single sentences | class label (int). Parameters: BatchTripletOptions.
 // Memory: O(B^2). ST tiles the distance matrix to [B^2, B]; here each anchor's negative distances
 // are sorted once and every positive distance is located with a binary search (O(B^2 log B)).
 // Ties resolve as ST's masked minimum does: the lowest column index, including distances that only
@@ -15,7 +14,7 @@
 
 namespace negatron::losses {
 
-at::Tensor batch_semi_hard_triplet_loss(const at::Tensor& embeddings, const at::Tensor& labels,
+at::Tensor batch_semi_hard_triplet_loss(const std::vector<at::Tensor>& columns, const at::Tensor& labels,
                                         const BatchTripletOptions& options);
 
 }  // namespace negatron::losses

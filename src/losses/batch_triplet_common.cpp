@@ -1,40 +1,16 @@
 #include "losses/batch_triplet_common.h"
 
-#include "common/check.h"
+#include "losses/choice.h"
 #include "losses/similarity.h"
 
 namespace negatron::losses {
-namespace {
 
-class BatchTripletLoss : public Loss {
- public:
-  BatchTripletLoss(std::string name, BatchTripletFn fn, BatchTripletOptions options) : fn_(fn), options_(options) {
-    spec_.name = std::move(name);
-    spec_.labels = LabelKind::kInt;
-    spec_.inputs = "single sentences | class label (int)";
-  }
-  const LossSpec& spec() const override { return spec_; }
-  at::Tensor compute(const EmbeddingBatch& batch) override {
-    validate(batch);
-    return fn_(batch.columns[0], batch.labels.to(batch.columns[0].device()), options_);
-  }
-
- private:
-  LossSpec spec_;
-  BatchTripletFn fn_;
-  BatchTripletOptions options_;
-};
-
-}  // namespace
-
-BatchDistance batch_distance_by_name(const std::string& name, const std::string& loss) {
-  std::string bare = name;
-  const std::string prefix = "BatchHardTripletLossDistanceFunction.";
-  if (bare.rfind(prefix, 0) == 0) bare = bare.substr(prefix.size());
-  if (bare == "euclidean_distance" || bare == "eucledian_distance") return BatchDistance::kEuclidean;
-  if (bare == "cosine_distance") return BatchDistance::kCosine;
-  NEG_FAIL(loss, ": parameter 'distance_metric' is '", name,
-           "' (valid: euclidean_distance (alias eucledian_distance), cosine_distance)");
+BatchDistance batch_distance_by_name(const std::string& name) {
+  return choose<BatchDistance>("distance_metric", name,
+                               {{"euclidean_distance", BatchDistance::kEuclidean},
+                                {"eucledian_distance", BatchDistance::kEuclidean},  // ST's spelling
+                                {"cosine_distance", BatchDistance::kCosine}},
+                               "BatchHardTripletLossDistanceFunction.");
 }
 
 at::Tensor batch_distance_matrix(const at::Tensor& embeddings, BatchDistance metric) {
@@ -56,16 +32,8 @@ at::Tensor anchor_positive_mask(const at::Tensor& labels) {
 
 at::Tensor anchor_negative_mask(const at::Tensor& labels) { return labels.unsqueeze(0) != labels.unsqueeze(1); }
 
-LossFactory batch_triplet_factory(const std::string& name, BatchTripletFn fn, bool has_margin) {
-  return [name, fn, has_margin](const LossArgs& args) -> std::unique_ptr<Loss> {
-    ParamReader params(name, args.params);
-    BatchTripletOptions options;
-    options.distance_metric =
-        batch_distance_by_name(params.get<std::string>("distance_metric", "euclidean_distance"), name);
-    if (has_margin) options.margin = params.get<double>("margin", options.margin);
-    params.finish();
-    return std::make_unique<BatchTripletLoss>(name, fn, options);
-  };
+LossSpec batch_triplet_spec(const std::string& name) {
+  return {name, 1, 1, LabelKind::kInt, "single sentences | class label (int)"};
 }
 
 }  // namespace negatron::losses

@@ -1,14 +1,14 @@
 #pragma once
 // What the batch triplet losses (BatchAll, BatchHard, BatchHardSoftMargin, BatchSemiHard) share:
 // the in-batch distance matrix (sentence-transformers BatchHardTripletLossDistanceFunction), the
-// label masks, and one Loss class that validates single-column, int-labelled batches and calls the
-// loss's pure function. Reference: sentence_transformers/sentence_transformer/losses/
-// batch_hard_triplet.py (ST 6.0.1).
+// label masks, their options and their Inputs (single sentences | class label).
+// Reference: sentence_transformers/sentence_transformer/losses/batch_hard_triplet.py (ST 6.0.1).
 #include <ATen/ATen.h>
 
 #include <string>
+#include <vector>
 
-#include "losses/registry.h"
+#include "losses/loss.h"
 
 namespace negatron::losses {
 
@@ -17,8 +17,8 @@ enum class BatchDistance {
   kCosine,     // "cosine_distance": 1 - cos_sim(a, b)
 };
 
-/// Accepts the bare name or "BatchHardTripletLossDistanceFunction.<name>"; the error names the loss.
-BatchDistance batch_distance_by_name(const std::string& name, const std::string& loss);
+/// Accepts the bare name or "BatchHardTripletLossDistanceFunction.<name>".
+BatchDistance batch_distance_by_name(const std::string& name);
 /// [B, B] distances. Euclidean goes through the Gram matrix as ST does (negative rounding clamped to
 /// 0, zero entries kept out of the sqrt's gradient), so values and gradients match bit for bit.
 at::Tensor batch_distance_matrix(const at::Tensor& embeddings, BatchDistance metric);
@@ -28,16 +28,27 @@ at::Tensor anchor_positive_mask(const at::Tensor& labels);
 /// [B, B] bool: label[i] != label[j].
 at::Tensor anchor_negative_mask(const at::Tensor& labels);
 
-struct BatchTripletOptions {
-  BatchDistance distance_metric = BatchDistance::kEuclidean;
-  double margin = 5.0;  // unused by BatchHardSoftMarginTripletLoss
+/// BatchHardSoftMarginTripletLoss's parameters; the others add margin.
+struct BatchDistanceOptions {
+  std::string distance_metric = "euclidean_distance";
+  template <class V>
+  void visit(V& v) {
+    v("distance_metric", distance_metric, "euclidean_distance | cosine_distance (BatchHardTripletLossDistanceFunction.*)");
+  }
+  void validate() const { batch_distance_by_name(distance_metric); }
+  BatchDistance distance() const { return batch_distance_by_name(distance_metric); }
 };
 
-/// loss(embeddings [B, d], labels [B] int64, options): a scalar.
-using BatchTripletFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&, const BatchTripletOptions&);
+struct BatchTripletOptions : BatchDistanceOptions {
+  double margin = 5.0;
+  template <class V>
+  void visit(V& v) {
+    BatchDistanceOptions::visit(v);
+    v("margin", margin, "how much closer the hardest positive must be than the negative");
+  }
+};
 
-/// The factory every batch triplet loss registers: reads distance_metric (and margin when
-/// `has_margin`), rejects other keys, and wraps `fn` in a Loss with spec "single sentences | class".
-LossFactory batch_triplet_factory(const std::string& name, BatchTripletFn fn, bool has_margin);
+/// The spec of every batch triplet loss: one column, int class labels.
+LossSpec batch_triplet_spec(const std::string& name);
 
 }  // namespace negatron::losses

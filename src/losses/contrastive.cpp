@@ -1,51 +1,17 @@
 #include "losses/contrastive.h"
 
-#include <algorithm>
-#include <cctype>
-
-#include "losses/registry.h"
+#include "common/check.h"
+#include "losses/choice.h"
+#include "losses/pure_loss.h"
 
 namespace negatron::losses {
-namespace {
 
-class ContrastiveLoss : public Loss {
- public:
-  explicit ContrastiveLoss(ContrastiveOptions options) : options_(options) {
-    spec_ = {"ContrastiveLoss", 2, 2, LabelKind::kFloat, "(anchor, other) pairs | 1 if positive, 0 if negative"};
-  }
-  const LossSpec& spec() const override { return spec_; }
-  at::Tensor compute(const EmbeddingBatch& batch) override {
-    validate(batch);
-    return contrastive_loss(batch.columns[0], batch.columns[1], batch.labels, options_);
-  }
-
- private:
-  LossSpec spec_;
-  ContrastiveOptions options_;
-};
-
-std::unique_ptr<Loss> make_contrastive(const LossArgs& args) {
-  ParamReader params("ContrastiveLoss", args.params);
-  ContrastiveOptions options;
-  options.distance_metric =
-      siamese_distance_by_name(params.get<std::string>("distance_metric", "COSINE_DISTANCE"), "ContrastiveLoss");
-  options.margin = params.get<double>("margin", options.margin);
-  options.size_average = params.get<bool>("size_average", options.size_average);
-  params.finish();
-  return std::make_unique<ContrastiveLoss>(options);
-}
-
-}  // namespace
-
-SiameseDistance siamese_distance_by_name(const std::string& name, const std::string& loss) {
-  std::string bare = name;
-  const std::string prefix = "SiameseDistanceMetric.";
-  if (bare.rfind(prefix, 0) == 0) bare = bare.substr(prefix.size());
-  std::transform(bare.begin(), bare.end(), bare.begin(), [](unsigned char c) { return std::toupper(c); });
-  if (bare == "EUCLIDEAN") return SiameseDistance::kEuclidean;
-  if (bare == "MANHATTAN") return SiameseDistance::kManhattan;
-  if (bare == "COSINE_DISTANCE") return SiameseDistance::kCosineDistance;
-  NEG_FAIL(loss, ": parameter 'distance_metric' is '", name, "' (valid: COSINE_DISTANCE, EUCLIDEAN, MANHATTAN)");
+SiameseDistance siamese_distance_by_name(const std::string& name) {
+  return choose<SiameseDistance>("distance_metric", name,
+                                 {{"COSINE_DISTANCE", SiameseDistance::kCosineDistance},
+                                  {"EUCLIDEAN", SiameseDistance::kEuclidean},
+                                  {"MANHATTAN", SiameseDistance::kManhattan}},
+                                 "SiameseDistanceMetric.");
 }
 
 at::Tensor siamese_distance(const at::Tensor& a, const at::Tensor& b, SiameseDistance metric) {
@@ -57,15 +23,18 @@ at::Tensor siamese_distance(const at::Tensor& a, const at::Tensor& b, SiameseDis
   NEG_FAIL("unknown SiameseDistance");
 }
 
-at::Tensor contrastive_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels,
+at::Tensor contrastive_loss(const std::vector<at::Tensor>& columns, const at::Tensor& labels,
                             const ContrastiveOptions& options) {
-  const at::Tensor distances = siamese_distance(a, b, options.distance_metric);
+  const at::Tensor distances =
+      siamese_distance(columns[0], columns[1], siamese_distance_by_name(options.distance_metric));
   const at::Tensor y = labels.to(at::kFloat);  // ST: labels.float()
   const at::Tensor losses =
       0.5 * (y * distances.pow(2) + (1 - labels).to(at::kFloat) * at::relu(options.margin - distances).pow(2));
   return options.size_average ? losses.mean() : losses.sum();
 }
 
-NEGATRON_REGISTER_LOSS("ContrastiveLoss", make_contrastive);
+NEGATRON_REGISTER_PURE_LOSS({"ContrastiveLoss", 2, 2, LabelKind::kFloat,
+                             "(anchor, other) pairs | 1 if positive, 0 if negative"},
+                            contrastive_loss);
 
 }  // namespace negatron::losses

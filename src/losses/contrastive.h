@@ -4,30 +4,45 @@
 // mean (size_average) or sum over pairs. Non-binary labels weight the two terms (as ST).
 // Requirements: pairs with binary labels.
 // Inputs: (anchor, other) pairs | 1 if positive, 0 if negative.
-// Params: distance_metric ("COSINE_DISTANCE" | "EUCLIDEAN" | "MANHATTAN", optionally prefixed
-//   "SiameseDistanceMetric."), margin (0.5), size_average (true).
 // Relations: OnlineContrastiveLoss keeps only the hard pairs.
 // Reference: Hadsell et al. 2006; sentence_transformers/sentence_transformer/losses/contrastive.py (ST 6.0.1).
 #include <ATen/ATen.h>
 
 #include <string>
+#include <vector>
 
 namespace negatron::losses {
 
 enum class SiameseDistance { kEuclidean, kManhattan, kCosineDistance };
 
-/// Case-insensitive; the error names the loss and lists the valid names.
-SiameseDistance siamese_distance_by_name(const std::string& name, const std::string& loss);
+/// Case-insensitive, optionally "SiameseDistanceMetric."-prefixed; the error lists the valid names.
+SiameseDistance siamese_distance_by_name(const std::string& name);
 /// [N] distances of row pairs (torch pairwise_distance with eps 1e-6; 1 - cosine_similarity).
 at::Tensor siamese_distance(const at::Tensor& a, const at::Tensor& b, SiameseDistance metric);
 
-struct ContrastiveOptions {
-  SiameseDistance distance_metric = SiameseDistance::kCosineDistance;
+/// OnlineContrastiveLoss's parameters; ContrastiveLoss adds size_average.
+struct SiameseOptions {
+  std::string distance_metric = "COSINE_DISTANCE";
   double margin = 0.5;
-  bool size_average = true;
+  template <class V>
+  void visit(V& v) {
+    v("distance_metric", distance_metric, "COSINE_DISTANCE | EUCLIDEAN | MANHATTAN (SiameseDistanceMetric.*)");
+    v("margin", margin, "negative pairs at least this far apart add no loss");
+  }
+  void validate() const { siamese_distance_by_name(distance_metric); }
 };
 
-at::Tensor contrastive_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels,
+struct ContrastiveOptions : SiameseOptions {
+  bool size_average = true;
+  template <class V>
+  void visit(V& v) {
+    SiameseOptions::visit(v);
+    v("size_average", size_average, "mean over pairs (false: sum)");
+  }
+};
+
+/// columns: (anchor, other); labels [B].
+at::Tensor contrastive_loss(const std::vector<at::Tensor>& columns, const at::Tensor& labels,
                             const ContrastiveOptions& options);
 
 }  // namespace negatron::losses

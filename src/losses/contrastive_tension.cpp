@@ -10,27 +10,6 @@
 #include "losses/registry.h"
 
 namespace negatron::losses {
-namespace {
-
-// 1 where the two rows' non-padding tokens are equal.
-at::Tensor identical_rows(const model::TokenBatch& a, const model::TokenBatch& b) {
-  const int64_t rows = a.input_ids.size(0);
-  at::Tensor ids_a = a.input_ids.cpu(), ids_b = b.input_ids.cpu();
-  at::Tensor mask_a = a.attention_mask.cpu().ne(0), mask_b = b.attention_mask.cpu().ne(0);
-  at::Tensor labels = at::zeros({rows}, at::kFloat);
-  for (int64_t i = 0; i < rows; ++i) {
-    labels[i] = at::equal(ids_a[i].masked_select(mask_a[i]), ids_b[i].masked_select(mask_b[i])) ? 1.0 : 0.0;
-  }
-  return labels.to(a.input_ids.device());
-}
-
-at::Tensor embed_with(model::SentenceEncoder& copy, model::SentenceEncoder& model, const model::TokenBatch& tokens) {
-  copy.train(model.is_training());
-  if (copy.parameters().front().device() != tokens.input_ids.device()) copy.to(tokens.input_ids.device());
-  return embed(copy, tokens);
-}
-
-}  // namespace
 
 at::Tensor contrastive_tension_loss(const at::Tensor& reps1, const at::Tensor& reps2, const at::Tensor& labels) {
   const at::Tensor scores = (reps1 * reps2).sum(-1);
@@ -61,72 +40,119 @@ std::shared_ptr<model::SentenceEncoder> copy_encoder(model::SentenceEncoder& mod
   return copy;
 }
 
-ContrastiveTensionLoss::ContrastiveTensionLoss(std::shared_ptr<model::SentenceEncoder> model1)
-    : model1_(std::move(model1)) {
-  spec_.name = "ContrastiveTensionLoss";
-  spec_.min_columns = spec_.max_columns = 2;
-  spec_.labels = LabelKind::kNone;  // optional float labels, see the header
-  spec_.inputs = "(sentence_1, sentence_2) pairs; labels: 1 identical / 0 different (derived when absent)";
-}
+namespace {
 
-at::Tensor ContrastiveTensionLoss::compute(const EmbeddingBatch& batch) {
-  validate(batch);
-  NEG_CHECK(batch.labels.defined(), "ContrastiveTensionLoss at embedding level needs labels (1 identical pair, "
-            "0 different)");
-  return contrastive_tension_loss(batch.columns[0], batch.columns[1], batch.labels);
-}
-
-at::Tensor ContrastiveTensionLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
-  validate(batch);
-  NEG_CHECK(model1_ != nullptr, "ContrastiveTensionLoss needs the model at construction (model level only)");
-  const at::Tensor labels =
-      batch.labels.defined() ? batch.labels : identical_rows(batch.columns[0], batch.columns[1]);
-  return contrastive_tension_loss(embed_with(*model1_, model, batch.columns[0]), embed(model, batch.columns[1]),
-                                  labels);
-}
-
-std::vector<at::Tensor> ContrastiveTensionLoss::parameters() {
-  return model1_ ? model1_->parameters() : std::vector<at::Tensor>{};
-}
-
-ContrastiveTensionLossInBatchNegatives::ContrastiveTensionLossInBatchNegatives(
-    std::shared_ptr<model::SentenceEncoder> model1, double scale, const std::string& similarity_fct)
-    : model1_(std::move(model1)), similarity_(similarity_by_name(similarity_fct, "similarity_fct")) {
-  NEG_CHECK(scale > 0, "ContrastiveTensionLossInBatchNegatives: scale must be > 0, got ", scale);
-  at::TensorOptions options = at::TensorOptions().dtype(at::kFloat);
-  if (model1_) options = options.device(model1_->parameters().front().device());
-  logit_scale_ = at::full({}, std::log(scale), options).set_requires_grad(true);
-  spec_.name = "ContrastiveTensionLossInBatchNegatives";
-  spec_.min_columns = spec_.max_columns = 1;
-  spec_.labels = LabelKind::kNone;
-  spec_.inputs = "(sentence); labels: none";
-  spec_.in_batch_negatives = true;
-}
-
-at::Tensor ContrastiveTensionLossInBatchNegatives::compute(const EmbeddingBatch& batch) {
-  NEG_CHECK(batch.columns.size() == 2, "ContrastiveTensionLossInBatchNegatives at embedding level takes 2 columns "
-            "(model1 and model2 embeddings of the same sentences), got ", batch.columns.size());
-  return contrastive_tension_in_batch_loss(batch.columns[0], batch.columns[1],
-                                           logit_scale_.to(batch.columns[0].dtype()), similarity_);
-}
-
-at::Tensor ContrastiveTensionLossInBatchNegatives::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
-  validate(batch);
-  NEG_CHECK(model1_ != nullptr, "ContrastiveTensionLossInBatchNegatives needs the model at construction");
-  const at::Tensor a = embed_with(*model1_, model, batch.columns[0]);
-  const at::Tensor b = embed(model, batch.columns[0]);
-  if (logit_scale_.device() != a.device()) {
-    logit_scale_ = logit_scale_.detach().to(a.device()).set_requires_grad(true);
+// 1 where the two rows' non-padding tokens are equal.
+at::Tensor identical_rows(const model::TokenBatch& a, const model::TokenBatch& b) {
+  const int64_t rows = a.input_ids.size(0);
+  at::Tensor ids_a = a.input_ids.cpu(), ids_b = b.input_ids.cpu();
+  at::Tensor mask_a = a.attention_mask.cpu().ne(0), mask_b = b.attention_mask.cpu().ne(0);
+  at::Tensor labels = at::zeros({rows}, at::kFloat);
+  for (int64_t i = 0; i < rows; ++i) {
+    labels[i] = at::equal(ids_a[i].masked_select(mask_a[i]), ids_b[i].masked_select(mask_b[i])) ? 1.0 : 0.0;
   }
-  return contrastive_tension_in_batch_loss(a, b, logit_scale_, similarity_);
+  return labels.to(a.input_ids.device());
 }
 
-std::vector<at::Tensor> ContrastiveTensionLossInBatchNegatives::parameters() {
-  std::vector<at::Tensor> params{logit_scale_};
-  if (model1_) {
-    for (auto& p : model1_->parameters()) params.push_back(p);
+/// What both losses share: model1, a copy of the model made at construction, trained with it but
+/// not saved (its parameters are the loss's), and the spec.
+class ContrastiveTensionBase : public Loss {
+ public:
+  const LossSpec& spec() const override { return spec_; }
+  std::vector<at::Tensor> parameters() override {
+    return model1_ ? model1_->parameters() : std::vector<at::Tensor>{};
   }
-  return params;
+
+ protected:
+  ContrastiveTensionBase(const std::shared_ptr<model::SentenceEncoder>& model, LossSpec spec)
+      : model1_(model ? copy_encoder(*model) : nullptr), spec_(std::move(spec)) {}
+  /// model1's embedding of `tokens`, in `model`'s mode and on the tokens' device.
+  at::Tensor embed_model1(model::SentenceEncoder& model, const model::TokenBatch& tokens) {
+    NEG_CHECK(model1_ != nullptr, spec_.name, " needs the model at construction (model level only)");
+    model1_->train(model.is_training());
+    if (model1_->parameters().front().device() != tokens.input_ids.device()) model1_->to(tokens.input_ids.device());
+    return embed(*model1_, tokens);
+  }
+
+  std::shared_ptr<model::SentenceEncoder> model1_;
+  LossSpec spec_;
+};
+
+class ContrastiveTensionLoss : public ContrastiveTensionBase {
+ public:
+  explicit ContrastiveTensionLoss(const std::shared_ptr<model::SentenceEncoder>& model)
+      : ContrastiveTensionBase(model, {"ContrastiveTensionLoss", 2, 2, LabelKind::kNone,  // optional float labels
+                                       "(sentence_1, sentence_2) pairs; labels: 1 identical / 0 different (derived "
+                                       "when absent)"}) {}
+
+  at::Tensor compute(const EmbeddingBatch& batch) override {
+    validate(batch);
+    NEG_CHECK(batch.labels.defined(), "ContrastiveTensionLoss at embedding level needs labels (1 identical pair, "
+              "0 different)");
+    return contrastive_tension_loss(batch.columns[0], batch.columns[1], batch.labels);
+  }
+
+  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+    validate(batch);
+    const at::Tensor labels =
+        batch.labels.defined() ? batch.labels : identical_rows(batch.columns[0], batch.columns[1]);
+    return contrastive_tension_loss(embed_model1(model, batch.columns[0]), embed(model, batch.columns[1]), labels);
+  }
+};
+
+class ContrastiveTensionLossInBatchNegatives : public ContrastiveTensionBase {
+ public:
+  ContrastiveTensionLossInBatchNegatives(const std::shared_ptr<model::SentenceEncoder>& model,
+                                         const ContrastiveTensionInBatchOptions& options)
+      : ContrastiveTensionBase(model, {"ContrastiveTensionLossInBatchNegatives", 1, 1, LabelKind::kNone,
+                                       "(sentence); labels: none", /*in_batch_negatives=*/true}),
+        similarity_(similarity_by_name(options.similarity_fct, "similarity_fct")) {
+    at::TensorOptions tensor_options = at::TensorOptions().dtype(at::kFloat);
+    if (model1_) tensor_options = tensor_options.device(model1_->parameters().front().device());
+    logit_scale_ = at::full({}, std::log(options.scale), tensor_options).set_requires_grad(true);
+  }
+
+  at::Tensor compute(const EmbeddingBatch& batch) override {
+    NEG_CHECK(batch.columns.size() == 2, "ContrastiveTensionLossInBatchNegatives at embedding level takes 2 columns "
+              "(model1 and model2 embeddings of the same sentences), got ", batch.columns.size());
+    return contrastive_tension_in_batch_loss(batch.columns[0], batch.columns[1],
+                                             logit_scale_.to(batch.columns[0].dtype()), similarity_);
+  }
+
+  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+    validate(batch);
+    const at::Tensor a = embed_model1(model, batch.columns[0]);
+    const at::Tensor b = embed(model, batch.columns[0]);
+    if (logit_scale_.device() != a.device()) {
+      logit_scale_ = logit_scale_.detach().to(a.device()).set_requires_grad(true);
+    }
+    return contrastive_tension_in_batch_loss(a, b, logit_scale_, similarity_);
+  }
+
+  std::vector<at::Tensor> parameters() override {
+    std::vector<at::Tensor> params{logit_scale_};
+    for (auto& p : ContrastiveTensionBase::parameters()) params.push_back(p);
+    return params;
+  }
+
+ private:
+  SimilarityFn similarity_;
+  at::Tensor logit_scale_;
+};
+
+std::unique_ptr<Loss> make_ct(const ContrastiveTensionOptions&, const LossArgs& args) {
+  return std::make_unique<ContrastiveTensionLoss>(args.model);
+}
+
+std::unique_ptr<Loss> make_ct_in_batch(const ContrastiveTensionInBatchOptions& options, const LossArgs& args) {
+  return std::make_unique<ContrastiveTensionLossInBatchNegatives>(args.model, options);
+}
+
+}  // namespace
+
+void ContrastiveTensionInBatchOptions::validate() const {
+  NEG_CHECK(scale > 0, "parameter 'scale' must be > 0, got ", scale);
+  similarity_by_name(similarity_fct, "parameter 'similarity_fct'");
 }
 
 std::vector<ContrastiveTensionPair> make_contrastive_tension_pairs(std::vector<std::string> sentences,
@@ -158,25 +184,7 @@ std::vector<ContrastiveTensionPair> make_contrastive_tension_pairs(std::vector<s
   return pairs;  // incomplete last batch dropped, as ST's loader does
 }
 
-namespace {
-
-std::unique_ptr<Loss> make_ct(const LossArgs& args) {
-  ParamReader params("ContrastiveTensionLoss", args.params);
-  params.finish();
-  return std::make_unique<ContrastiveTensionLoss>(args.model ? copy_encoder(*args.model) : nullptr);
-}
-
-std::unique_ptr<Loss> make_ct_in_batch(const LossArgs& args) {
-  ParamReader params("ContrastiveTensionLossInBatchNegatives", args.params);
-  const double scale = params.get<double>("scale", 20.0);
-  const std::string similarity = params.get<std::string>("similarity_fct", "cos_sim");
-  params.finish();
-  return std::make_unique<ContrastiveTensionLossInBatchNegatives>(args.model ? copy_encoder(*args.model) : nullptr,
-                                                                  scale, similarity);
-}
-
 NEGATRON_REGISTER_LOSS("ContrastiveTensionLoss", make_ct);
 NEGATRON_REGISTER_LOSS("ContrastiveTensionLossInBatchNegatives", make_ct_in_batch);
 
-}  // namespace
 }  // namespace negatron::losses

@@ -32,33 +32,21 @@ at::Tensor contrastive_tension_in_batch_loss(const at::Tensor& reps1, const at::
 /// A copy of `model` (same weights, device and mode) that shares nothing with it.
 std::shared_ptr<model::SentenceEncoder> copy_encoder(model::SentenceEncoder& model);
 
-class ContrastiveTensionLoss : public Loss {
- public:
-  explicit ContrastiveTensionLoss(std::shared_ptr<model::SentenceEncoder> model1);
-  const LossSpec& spec() const override { return spec_; }
-  at::Tensor compute(const EmbeddingBatch& batch) override;
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
-  std::vector<at::Tensor> parameters() override;
-
- private:
-  std::shared_ptr<model::SentenceEncoder> model1_;
-  LossSpec spec_;
+/// ContrastiveTensionLoss has no parameters.
+struct ContrastiveTensionOptions {
+  template <class V>
+  void visit(V&) {}
 };
 
-class ContrastiveTensionLossInBatchNegatives : public Loss {
- public:
-  ContrastiveTensionLossInBatchNegatives(std::shared_ptr<model::SentenceEncoder> model1, double scale,
-                                         const std::string& similarity_fct);
-  const LossSpec& spec() const override { return spec_; }
-  at::Tensor compute(const EmbeddingBatch& batch) override;
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
-  std::vector<at::Tensor> parameters() override;
-
- private:
-  std::shared_ptr<model::SentenceEncoder> model1_;
-  at::Tensor logit_scale_;
-  SimilarityFn similarity_;
-  LossSpec spec_;
+struct ContrastiveTensionInBatchOptions {
+  double scale = 20.0;
+  std::string similarity_fct = "cos_sim";
+  template <class V>
+  void visit(V& v) {
+    v("scale", scale, "initial exp(logit_scale): multiplies the similarities (> 0; trained)");
+    v("similarity_fct", similarity_fct, "cos_sim | dot_score | euclidean_sim | manhattan_sim");
+  }
+  void validate() const;
 };
 
 struct ContrastiveTensionPair {

@@ -2,7 +2,6 @@
 
 #include "distributed/gather.h"
 #include "losses/registry.h"
-#include "losses/similarity.h"
 
 namespace negatron::losses {
 namespace {
@@ -10,7 +9,7 @@ namespace {
 class CoSENTLoss : public Loss {
  public:
   /// `tuples`: AnglELoss's (anchor, positive, negatives...) form with optional labels.
-  CoSENTLoss(std::string name, double scale, PairwiseSimilarity similarity, bool tuples, LossContext context)
+  CoSENTLoss(std::string name, double scale, SimilarityFn similarity, bool tuples, LossContext context)
       : scale_(scale), similarity_(similarity), tuples_(tuples), context_(std::move(context)) {
     spec_ = {std::move(name), 2, tuples ? -1 : 2, LabelKind::kFloat,
              tuples ? "(sentence_A, sentence_B) pairs | float similarity score; or (anchor, positive, negative_1, "
@@ -54,29 +53,18 @@ class CoSENTLoss : public Loss {
  private:
   LossSpec spec_;
   double scale_;
-  PairwiseSimilarity similarity_;
+  SimilarityFn similarity_;
   bool tuples_;
   LossContext context_;
 };
 
-PairwiseSimilarity cosent_similarity(const std::string& name) {
-  if (name == "pairwise_angle_sim" || name == "angle") return pairwise_angle_sim;
-  return pairwise_similarity_by_name(name, "CoSENTLoss: parameter 'similarity_fct' (or pairwise_angle_sim)");
+std::unique_ptr<Loss> make_cosent(const CoSENTOptions& options, const LossArgs& args) {
+  return std::make_unique<CoSENTLoss>("CoSENTLoss", options.scale, cosent_similarity(options.similarity_fct), false,
+                                      args.context);
 }
 
-std::unique_ptr<Loss> make_cosent(const LossArgs& args) {
-  ParamReader params("CoSENTLoss", args.params);
-  const double scale = params.get<double>("scale", 20.0);
-  const PairwiseSimilarity similarity = cosent_similarity(params.get<std::string>("similarity_fct", "pairwise_cos_sim"));
-  params.finish();
-  return std::make_unique<CoSENTLoss>("CoSENTLoss", scale, similarity, false, args.context);
-}
-
-std::unique_ptr<Loss> make_angle(const LossArgs& args) {
-  ParamReader params("AnglELoss", args.params);
-  const double scale = params.get<double>("scale", 20.0);
-  params.finish();
-  return std::make_unique<CoSENTLoss>("AnglELoss", scale, pairwise_angle_sim, true, args.context);
+std::unique_ptr<Loss> make_angle(const AnglEOptions& options, const LossArgs& args) {
+  return std::make_unique<CoSENTLoss>("AnglELoss", options.scale, pairwise_angle_sim, true, args.context);
 }
 
 }  // namespace
@@ -99,10 +87,12 @@ at::Tensor pairwise_angle_sim(const at::Tensor& x_in, const at::Tensor& y_in) {
   return at::cat({re, im}, 1).sum(1).abs();
 }
 
-at::Tensor cosent_loss(const at::Tensor& a, const at::Tensor& b, const at::Tensor& labels, double scale,
-                       PairwiseSimilarity similarity) {
-  return cosent_from_scores(similarity(a, b) * scale, labels);
+SimilarityFn cosent_similarity(const std::string& name) {
+  if (name == "pairwise_angle_sim" || name == "angle") return pairwise_angle_sim;
+  return pairwise_similarity_by_name(name, "parameter 'similarity_fct' (or pairwise_angle_sim)");
 }
+
+void CoSENTOptions::validate() const { cosent_similarity(similarity_fct); }
 
 at::Tensor cosent_from_scores(const at::Tensor& scaled_scores, const at::Tensor& labels) {
   at::Tensor scores = scaled_scores.unsqueeze(1) - scaled_scores.unsqueeze(0);  // [i, j] = s_i - s_j

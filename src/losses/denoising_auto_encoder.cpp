@@ -62,8 +62,6 @@ class DenoisingAutoEncoderLoss : public Loss {
       decoder_folder = transformer_folder(encoder.source_dir());
       decoder_config = encoder_config;
     } else {
-      NEG_CHECK(!decoder_path.empty(), "DenoisingAutoEncoderLoss: decoder_name_or_path is required when "
-                "tie_encoder_decoder is false");
       decoder_folder = transformer_folder(decoder_path);
       NEG_CHECK(fs::is_directory(decoder_folder) && fs::exists(decoder_folder / "config.json"),
                 "DenoisingAutoEncoderLoss: decoder_name_or_path '", decoder_path, "' must be a local BERT model folder "
@@ -154,21 +152,21 @@ class DenoisingAutoEncoderLoss : public Loss {
   std::shared_ptr<model::TransformerEncoder> body_;  // untied only
 };
 
-std::unique_ptr<Loss> make_denoising_auto_encoder(const LossArgs& args) {
-  ParamReader params("DenoisingAutoEncoderLoss", args.params);
-  nlohmann::json path = params.get_json("decoder_name_or_path", nullptr);
-  const bool tie = params.get<bool>("tie_encoder_decoder", true);
-  params.finish();
-  NEG_CHECK(path.is_null() || path.is_string(), "DenoisingAutoEncoderLoss: parameter 'decoder_name_or_path' must be "
-            "a string (a local model folder) or null, got ", path.dump());
+std::unique_ptr<Loss> make_denoising_auto_encoder(const DenoisingAutoEncoderOptions& options, const LossArgs& args) {
   NEG_CHECK(args.model != nullptr, "DenoisingAutoEncoderLoss needs the model (model level only: it trains a decoder "
             "on the encoder's embeddings)");
-  return std::make_unique<DenoisingAutoEncoderLoss>(*args.model, path.is_null() ? "" : path.get<std::string>(), tie);
+  return std::make_unique<DenoisingAutoEncoderLoss>(*args.model, options.decoder_name_or_path.value_or(""),
+                                                    options.tie_encoder_decoder);
 }
 
 NEGATRON_REGISTER_LOSS("DenoisingAutoEncoderLoss", make_denoising_auto_encoder);
 
 }  // namespace
+
+void DenoisingAutoEncoderOptions::validate() const {
+  NEG_CHECK(tie_encoder_decoder || decoder_name_or_path.value_or("") != "",
+            "decoder_name_or_path is required when tie_encoder_decoder is false");
+}
 
 at::Tensor denoising_reconstruction_loss(const at::Tensor& logits, const at::Tensor& labels, int64_t pad_id) {
   return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), labels.reshape({-1}), {}, at::Reduction::Mean,

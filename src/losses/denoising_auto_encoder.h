@@ -9,8 +9,7 @@
 //   unlabelled corpus; the damaged text is made by `negatron prepare --deletion-noise` (data/deletion_noise.h),
 //   ST's DenoisingAutoEncoderDataset.
 // Inputs: (damaged_input, original_input) pairs | none. Model level only (the loss decodes tokens).
-// Params: decoder_name_or_path (default unset = the encoder's own folder), tie_encoder_decoder (true).
-//   Tied (default): the decoder reuses the encoder's embeddings, self-attention, feed-forward and word
+// Parameters: DenoisingAutoEncoderOptions. Tied (default): the decoder reuses the encoder's embeddings, self-attention, feed-forward and word
 //   embeddings (= LM output projection); a decoder_name_or_path is then ignored with a warning, as ST does.
 //   Untied: decoder_name_or_path must be a local BERT folder (config.json + model.safetensors) whose
 //   tokenizer equals the encoder's (ST would re-tokenize the text for another tokenizer; refused here).
@@ -23,11 +22,23 @@
 // Reference: Wang, Reimers & Gurevych 2021 (TSDAE, arXiv:2104.06979);
 //   sentence_transformers/sentence_transformer/losses/denoising_auto_encoder.py (ST 6.0.1).
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "losses/loss.h"
 
 namespace negatron::losses {
+
+struct DenoisingAutoEncoderOptions {
+  std::optional<std::string> decoder_name_or_path;
+  bool tie_encoder_decoder = true;
+  template <class V>
+  void visit(V& v) {
+    v("decoder_name_or_path", decoder_name_or_path, "local BERT folder of an untied decoder (null: the encoder's)");
+    v("tie_encoder_decoder", tie_encoder_decoder, "the decoder shares the encoder's weights");
+  }
+  void validate() const;
+};
 
 /// Token-level cross-entropy of `logits` [B, T, V] against `labels` [B, T], ignoring `pad_id`.
 at::Tensor denoising_reconstruction_loss(const at::Tensor& logits, const at::Tensor& labels, int64_t pad_id);

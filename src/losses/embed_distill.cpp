@@ -4,10 +4,19 @@
 
 #include <optional>
 
+#include "common/check.h"
+#include "losses/choice.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
 namespace {
+
+enum class EmbedDistance { kCosine, kMse, kL2 };
+
+EmbedDistance embed_distance_by_name(const std::string& metric) {
+  return choose<EmbedDistance>("distance_metric", metric,
+                               {{"cosine", EmbedDistance::kCosine}, {"mse", EmbedDistance::kMse}, {"l2", EmbedDistance::kL2}});
+}
 
 class EmbedDistillLoss : public Loss {
  public:
@@ -60,38 +69,34 @@ class EmbedDistillLoss : public Loss {
   torch::nn::Linear projection_{nullptr};
 };
 
-std::optional<int64_t> read_projection_dim(ParamReader& params, const std::string& loss) {
-  const nlohmann::json value = params.get_json("projection_dim", nullptr);
-  if (value.is_null()) return std::nullopt;
-  NEG_CHECK(value.is_number_integer() && value.get<int64_t>() > 0, loss,
-            ": parameter 'projection_dim' must be a positive integer or null, got ", value.dump());
-  return value.get<int64_t>();
+std::unique_ptr<Loss> make_embed_distill(const EmbedDistillOptions& options, const LossArgs& args) {
+  return std::make_unique<EmbedDistillLoss>("EmbedDistillLoss", options.distance_metric, options.projection_dim,
+                                            args.model);
 }
 
-std::unique_ptr<Loss> make_embed_distill(const LossArgs& args) {
-  ParamReader params("EmbedDistillLoss", args.params);
-  const std::string metric = params.get<std::string>("distance_metric", "cosine");
-  NEG_CHECK(metric == "mse" || metric == "l2" || metric == "cosine",
-            "EmbedDistillLoss: parameter 'distance_metric' is '", metric, "' (valid: mse, l2, cosine)");
-  const auto projection_dim = read_projection_dim(params, "EmbedDistillLoss");
-  params.finish();
-  return std::make_unique<EmbedDistillLoss>("EmbedDistillLoss", metric, projection_dim, args.model);
-}
-
-std::unique_ptr<Loss> make_mse(const LossArgs& args) {
-  ParamReader params("MSELoss", args.params);
-  const auto projection_dim = read_projection_dim(params, "MSELoss");
-  params.finish();
-  return std::make_unique<EmbedDistillLoss>("MSELoss", "mse", projection_dim, args.model);
+std::unique_ptr<Loss> make_mse(const MSEOptions& options, const LossArgs& args) {
+  return std::make_unique<EmbedDistillLoss>("MSELoss", "mse", options.projection_dim, args.model);
 }
 
 }  // namespace
 
 at::Tensor embed_distance(const at::Tensor& student, const at::Tensor& teacher, const std::string& metric) {
-  if (metric == "mse") return at::mse_loss(student, teacher);
-  if (metric == "l2") return at::linalg_vector_norm(student - teacher, 2, at::IntArrayRef{-1}).mean();
-  if (metric == "cosine") return (1 - at::cosine_similarity(student, teacher, -1, 1e-8)).mean();
-  NEG_FAIL("embed_distance: unknown metric '", metric, "' (valid: mse, l2, cosine)");
+  switch (embed_distance_by_name(metric)) {
+    case EmbedDistance::kMse: return at::mse_loss(student, teacher);
+    case EmbedDistance::kL2: return at::linalg_vector_norm(student - teacher, 2, at::IntArrayRef{-1}).mean();
+    case EmbedDistance::kCosine: return (1 - at::cosine_similarity(student, teacher, -1, 1e-8)).mean();
+  }
+  NEG_FAIL("unknown EmbedDistance");
+}
+
+void MSEOptions::validate() const {
+  NEG_CHECK(!projection_dim || *projection_dim > 0, "parameter 'projection_dim' must be a positive integer or null, got ",
+            *projection_dim);
+}
+
+void EmbedDistillOptions::validate() const {
+  MSEOptions::validate();
+  embed_distance_by_name(distance_metric);
 }
 
 NEGATRON_REGISTER_LOSS("EmbedDistillLoss", make_embed_distill);

@@ -7,24 +7,34 @@
 // terms as a dict that its trainer sums; compute() returns that sum.)
 // Requirements: usually added to another loss (e.g. MultipleNegativesRankingLoss).
 // Inputs: any number of columns | none (labels are ignored).
-// Params: similarity_fct ("cos_sim"; also "dot_score", ...), mean_weight (1.0; null or 0 drops the
-//   term), second_moment_weight (1.0; likewise), aggregation ("mean" | "sum"). At least one weight
-//   must be non-zero.
 // Reference: Zhang et al. 2017 (arXiv:1708.06320);
 //   sentence_transformers/sentence_transformer/losses/global_orthogonal_regularization.py (ST 6.0.1).
 #include <ATen/ATen.h>
 
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace negatron::losses {
 
 struct GorOptions {
-  at::Tensor (*similarity)(const at::Tensor&, const at::Tensor&) = nullptr;  // default cos_sim
-  double mean_weight = 1.0;
-  double second_moment_weight = 1.0;
-  bool sum_aggregation = false;
+  std::string similarity_fct = "cos_sim";
+  std::optional<double> mean_weight = 1.0;
+  std::optional<double> second_moment_weight = 1.0;
+  std::string aggregation = "mean";
+  template <class V>
+  void visit(V& v) {
+    v("similarity_fct", similarity_fct, "cos_sim | dot_score | ... (similarity matrix of a column)");
+    v("mean_weight", mean_weight, "weight of the mean term (null or 0: dropped)");
+    v("second_moment_weight", second_moment_weight, "weight of the second-moment term (null or 0: dropped)");
+    v("aggregation", aggregation, "mean | sum: how the terms of the columns combine");
+  }
+  /// At least one weight non-zero; known similarity and aggregation.
+  void validate() const;
 };
 
-at::Tensor global_orthogonal_regularization(const std::vector<at::Tensor>& columns, const GorOptions& options);
+/// columns: any number; labels ignored.
+at::Tensor global_orthogonal_regularization(const std::vector<at::Tensor>& columns, const at::Tensor& labels,
+                                            const GorOptions& options);
 
 }  // namespace negatron::losses

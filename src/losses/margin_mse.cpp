@@ -1,6 +1,7 @@
 #include "losses/margin_mse.h"
 
-#include "losses/registry.h"
+#include "common/check.h"
+#include "losses/pure_loss.h"
 #include "losses/similarity.h"
 
 namespace negatron::losses {
@@ -9,48 +10,19 @@ namespace {
 const char* kInputs =
     "(query, positive, negative_1, ..., negative_n) | [B] or [B, n] teacher margins, or [B, n + 1] teacher scores";
 
-class MarginMSELoss : public Loss {
- public:
-  explicit MarginMSELoss(PairwiseScoreFn similarity) : similarity_(similarity) {
-    spec_ = {"MarginMSELoss", 3, -1, LabelKind::kFloatVector, kInputs};
-  }
-  const LossSpec& spec() const override { return spec_; }
-  at::Tensor compute(const EmbeddingBatch& batch) override {
-    validate(with_matrix_labels(batch));
-    return margin_mse_loss(batch.columns, batch.labels, similarity_);
-  }
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
-    ModelBatch copy = batch;
-    if (copy.labels.defined() && copy.labels.dim() == 1) copy.labels = copy.labels.unsqueeze(1);
-    return Loss::forward(model, copy);
-  }
-
- private:
-  /// validate() knows one label kind; [B] margins are checked as [B, 1].
-  static EmbeddingBatch with_matrix_labels(const EmbeddingBatch& batch) {
-    EmbeddingBatch copy = batch;
-    if (copy.labels.defined() && copy.labels.dim() == 1) copy.labels = copy.labels.unsqueeze(1);
-    return copy;
-  }
-  LossSpec spec_;
-  PairwiseScoreFn similarity_;
-};
-
-std::unique_ptr<Loss> make_margin_mse(const LossArgs& args) {
-  ParamReader params("MarginMSELoss", args.params);
-  const PairwiseScoreFn similarity = pairwise_similarity_by_name(
-      params.get<std::string>("similarity_fct", "pairwise_dot_score"), "MarginMSELoss: parameter 'similarity_fct'");
-  params.finish();
-  return std::make_unique<MarginMSELoss>(similarity);
-}
+/// The spec knows one label kind, [B, k]; [B] margins are taken as [B, 1].
+at::Tensor as_matrix(const at::Tensor& labels) { return labels.dim() == 1 ? labels.unsqueeze(1) : labels; }
 
 }  // namespace
 
-at::Tensor margin_mse_loss(const std::vector<at::Tensor>& columns, at::Tensor labels, PairwiseScoreFn similarity) {
+void MarginMSEOptions::validate() const { pairwise_similarity_by_name(similarity_fct, "parameter 'similarity_fct'"); }
+
+at::Tensor margin_mse_loss(const std::vector<at::Tensor>& columns, const at::Tensor& teacher,
+                           const MarginMSEOptions& options) {
+  const SimilarityFn similarity = pairwise_similarity_by_name(options.similarity_fct, "similarity_fct");
   const int64_t batch = columns[0].size(0);
   const int64_t negatives = static_cast<int64_t>(columns.size()) - 2;
-  labels = labels.detach();
-  if (labels.dim() == 1) labels = labels.unsqueeze(1);
+  at::Tensor labels = as_matrix(teacher.detach());
   if (labels.size(1) == negatives + 1) labels = labels.slice(1, 0, 1) - labels.slice(1, 1);
   NEG_CHECK(labels.dim() == 2 && labels.size(0) == batch && labels.size(1) == negatives, "MarginMSELoss: labels of shape ",
             labels.sizes(), " for ", negatives, " negative column(s); expected [", batch, "] or [", batch, ", ",
@@ -62,6 +34,6 @@ at::Tensor margin_mse_loss(const std::vector<at::Tensor>& columns, at::Tensor la
   return at::mse_loss(predicted, labels.to(predicted.scalar_type()));
 }
 
-NEGATRON_REGISTER_LOSS("MarginMSELoss", make_margin_mse);
+NEGATRON_REGISTER_PURE_LOSS({"MarginMSELoss", 3, -1, LabelKind::kFloatVector, kInputs}, margin_mse_loss, as_matrix);
 
 }  // namespace negatron::losses

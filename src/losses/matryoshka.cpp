@@ -11,24 +11,25 @@
 
 namespace negatron::losses {
 
-void MatryoshkaOptions::normalize_and_validate() {
-  NEG_CHECK(!matryoshka_dims.empty(), "MatryoshkaLoss: matryoshka_dims needs at least one dimension");
-  for (int64_t d : matryoshka_dims) NEG_CHECK(d > 0, "MatryoshkaLoss: matryoshka_dims must be > 0, got ", d);
-  if (matryoshka_weights.empty()) matryoshka_weights.assign(matryoshka_dims.size(), 1.0);
-  NEG_CHECK(matryoshka_weights.size() == matryoshka_dims.size(), "MatryoshkaLoss: matryoshka_weights has ",
-            matryoshka_weights.size(), " entries, matryoshka_dims ", matryoshka_dims.size());
+void MatryoshkaOptions::validate() {
+  loss = resolve_wrapped_loss(loss);
+  NEG_CHECK(!matryoshka_dims.empty(), "matryoshka_dims needs at least one dimension");
+  for (int64_t d : matryoshka_dims) NEG_CHECK(d > 0, "matryoshka_dims must be > 0, got ", d);
+  NEG_CHECK(!matryoshka_weights || matryoshka_weights->size() == matryoshka_dims.size(), "matryoshka_weights has ",
+            matryoshka_weights ? matryoshka_weights->size() : 0, " entries, matryoshka_dims ", matryoshka_dims.size());
   std::vector<size_t> order(matryoshka_dims.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return matryoshka_dims[a] > matryoshka_dims[b]; });
-  std::vector<int64_t> dims;
-  std::vector<double> weights;
-  for (size_t i : order) {
-    dims.push_back(matryoshka_dims[i]);
-    weights.push_back(matryoshka_weights[i]);
+  const MatryoshkaOptions given = *this;
+  for (size_t i = 0; i < order.size(); ++i) {
+    matryoshka_dims[i] = given.matryoshka_dims[order[i]];
+    if (matryoshka_weights) (*matryoshka_weights)[i] = (*given.matryoshka_weights)[order[i]];
   }
-  matryoshka_dims = dims;
-  matryoshka_weights = weights;
+}
+
+double MatryoshkaOptions::weight(size_t index) const {
+  return matryoshka_weights ? matryoshka_weights->at(index) : 1.0;
 }
 
 at::Tensor matryoshka_shrink(const at::Tensor& x, int64_t dim) {
@@ -62,7 +63,6 @@ MatryoshkaLoss::MatryoshkaLoss(std::unique_ptr<Loss> inner, MatryoshkaOptions op
   NEG_CHECK(inner_ != nullptr, "MatryoshkaLoss: no loss to wrap");
   NEG_CHECK(!is_model_level_only(inner_->spec().name), "MatryoshkaLoss cannot wrap ", inner_->spec().name,
             ": it is computed from the model, not from embeddings");
-  options_.normalize_and_validate();
   spec_ = inner_->spec();
   spec_.name = "MatryoshkaLoss";
 }
@@ -82,7 +82,7 @@ at::Tensor MatryoshkaLoss::compute(const EmbeddingBatch& batch) {
         batch.labels.size(-1) == full) {
       shrunk.labels = batch.labels.narrow(-1, 0, dim);
     }
-    at::Tensor term = inner_->compute(shrunk) * options_.matryoshka_weights[idx];
+    at::Tensor term = inner_->compute(shrunk) * options_.weight(idx);
     loss = loss.defined() ? loss + term : term;
   }
   return loss;
@@ -90,43 +90,26 @@ at::Tensor MatryoshkaLoss::compute(const EmbeddingBatch& batch) {
 
 namespace {
 
-std::unique_ptr<Loss> make_matryoshka(const LossArgs& args) {
-  ParamReader params("MatryoshkaLoss", args.params);
-  const nlohmann::json inner_spec = params.get_json("loss", nullptr);
-  MatryoshkaOptions o;
-  o.matryoshka_dims = params.get<std::vector<int64_t>>("matryoshka_dims", {});
-  const nlohmann::json weights = params.get_json("matryoshka_weights", nullptr);
-  if (!weights.is_null()) o.matryoshka_weights = weights.get<std::vector<double>>();
-  o.n_dims_per_step = params.get<int64_t>("n_dims_per_step", o.n_dims_per_step);
-  params.finish();
-  std::unique_ptr<Loss> inner = make_inner_loss("MatryoshkaLoss", inner_spec, args);
+std::unique_ptr<Loss> make_matryoshka(const MatryoshkaOptions& options, const LossArgs& args) {
+  std::unique_ptr<Loss> inner = make_loss_from_spec(options.loss, args);
   if (args.model) {
     const int64_t dim = args.model->embedding_dimension();
-    for (int64_t d : o.matryoshka_dims)
+    const std::vector<int64_t>& dims = options.matryoshka_dims;
+    for (int64_t d : dims)
       NEG_CHECK(d <= dim, "MatryoshkaLoss: matryoshka_dims entry ", d, " exceeds the model's embedding dimension ",
                 dim);
-    if (std::find(o.matryoshka_dims.begin(), o.matryoshka_dims.end(), dim) == o.matryoshka_dims.end())
+    if (std::find(dims.begin(), dims.end(), dim) == dims.end())
       log::warn0("MatryoshkaLoss: the model's dimension ", dim, " is not in matryoshka_dims; it will not be trained");
   }
   if (auto* cached = dynamic_cast<GradCacheLoss*>(inner.get())) {
     const GradCacheOptions cache = cached->options();
-    return std::make_unique<GradCacheLoss>(std::make_unique<MatryoshkaLoss>(cached->release_inner(), o), cache,
+    return std::make_unique<GradCacheLoss>(std::make_unique<MatryoshkaLoss>(cached->release_inner(), options), cache,
                                            "MatryoshkaLoss");
   }
-  return std::make_unique<MatryoshkaLoss>(std::move(inner), o);
+  return std::make_unique<MatryoshkaLoss>(std::move(inner), options);
 }
 
 NEGATRON_REGISTER_LOSS("MatryoshkaLoss", make_matryoshka);
 
 }  // namespace
-
-std::unique_ptr<Loss> make_inner_loss(const std::string& wrapper, const nlohmann::json& spec, const LossArgs& args) {
-  NEG_CHECK(spec.is_object() && spec.contains("name") && spec["name"].is_string(), wrapper,
-            ": parameter 'loss' must be a map {\"name\": <loss>, <its parameters>...}, got ", spec.dump());
-  LossArgs inner = args;
-  inner.params = spec;
-  inner.params.erase("name");
-  return make_loss(spec["name"].get<std::string>(), inner);
-}
-
 }  // namespace negatron::losses

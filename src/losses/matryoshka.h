@@ -11,6 +11,8 @@
 // Distributed: whatever the wrapped loss does, once per dimension.
 // Reference: Kusupati et al. 2022; sentence_transformers/.../losses/matryoshka.py (ST 6.0.1).
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "losses/loss.h"
@@ -19,14 +21,21 @@
 namespace negatron::losses {
 
 struct MatryoshkaOptions {
-  /// Dimensions to train (> 0, at most the model dimension); stored sorted descending.
+  nlohmann::json loss;
   std::vector<int64_t> matryoshka_dims;
-  /// One weight per dimension; empty = all 1.
-  std::vector<double> matryoshka_weights;
-  /// > 0 and < number of dims: sample that many dimensions per step; otherwise use all.
+  std::optional<std::vector<double>> matryoshka_weights;
   int64_t n_dims_per_step = -1;
-  /// Sorts dims (descending) with their weights, fills default weights, validates.
-  void normalize_and_validate();
+  template <class V>
+  void visit(V& v) {
+    v("loss", loss, kWrappedLossDoc);
+    v("matryoshka_dims", matryoshka_dims, "dimensions to train (> 0, at most the model's), largest first");
+    v("matryoshka_weights", matryoshka_weights, "one weight per dimension (null: all 1)");
+    v("n_dims_per_step", n_dims_per_step, "dimensions sampled per step (<= 0 or >= their number: all)");
+  }
+  /// Resolves the wrapped loss, checks the dimensions and sorts them (largest first) with their weights.
+  void validate();
+  /// The weight of matryoshka_dims[index] (1 without matryoshka_weights).
+  double weight(size_t index) const;
 };
 
 /// Rows of `x` truncated to `dim` and L2-normalized (ST's shrink).
@@ -53,7 +62,4 @@ bool is_model_level_only(const std::string& loss_name);
 /// `count` distinct indices of [0, n) drawn with the default CPU generator (all, in order, if
 /// count <= 0 or count >= n).
 std::vector<int64_t> sample_indices(int64_t n, int64_t count, bool sorted);
-/// Builds a wrapper's inner loss from its 'loss' parameter {"name": ..., <params>}.
-std::unique_ptr<Loss> make_inner_loss(const std::string& wrapper, const nlohmann::json& spec, const LossArgs& args);
-
 }  // namespace negatron::losses

@@ -5,18 +5,10 @@
 namespace negatron::losses {
 namespace {
 
-std::unique_ptr<Loss> make_matryoshka_2d(const LossArgs& args) {
-  ParamReader params("Matryoshka2dLoss", args.params);
-  const nlohmann::json inner_spec = params.get_json("loss", nullptr);
-  MatryoshkaOptions m;
-  m.matryoshka_dims = params.get<std::vector<int64_t>>("matryoshka_dims", {});
-  const nlohmann::json weights = params.get_json("matryoshka_weights", nullptr);
-  if (!weights.is_null()) m.matryoshka_weights = weights.get<std::vector<double>>();
-  m.n_dims_per_step = params.get<int64_t>("n_dims_per_step", 1);
-  AdaptiveLayerOptions a = read_adaptive_layer_options(params, {});
-  params.finish();
-  auto matryoshka = std::make_unique<MatryoshkaLoss>(make_inner_loss("Matryoshka2dLoss", inner_spec, args), m);
-  return std::make_unique<AdaptiveLayerLoss>(std::move(matryoshka), a, "Matryoshka2dLoss");
+std::unique_ptr<Loss> make_matryoshka_2d(const Matryoshka2dOptions& options, const LossArgs& args) {
+  auto matryoshka = std::make_unique<MatryoshkaLoss>(make_loss_from_spec(options.matryoshka.loss, args),
+                                                     options.matryoshka);
+  return std::make_unique<AdaptiveLayerLoss>(std::move(matryoshka), options.layers, "Matryoshka2dLoss");
 }
 
 NEGATRON_REGISTER_LOSS("Matryoshka2dLoss", make_matryoshka_2d);

@@ -4,8 +4,6 @@
 // negative_margin: loss = mean(max(pm - cos(a_i, p_i), 0) + max(max_j cos(a_i, p_j) - nm, 0)).
 // Requirements: very large batches (the "mega batch"), so that the hardest in-batch negative is hard.
 // Inputs: (anchor, positive) pairs | none.
-// Params: positive_margin (0.8), negative_margin (0.3), use_mini_batched_version (true),
-//   mini_batch_size (50), mini_batch_num_tokens (null), show_progress_bar (ignored).
 // Mini-batched (ST 6): the batch is embedded without grad, the loss and its embedding gradients are
 // computed once, then mini-batches are re-embedded with grad (GradCache, see gradcache.h) - the loss
 // and gradients equal the full-batch ones with memory bounded by mini_batch_size. Not mini-batched:
@@ -14,9 +12,37 @@
 //   sentence_transformers/sentence_transformer/losses/mega_batch_margin.py (ST 6.0.1).
 #include <ATen/ATen.h>
 
+#include <optional>
+#include <vector>
+
+#include "losses/gradcache.h"
+
 namespace negatron::losses {
 
-at::Tensor mega_batch_margin_loss(const at::Tensor& anchors, const at::Tensor& positives, double positive_margin,
-                                  double negative_margin);
+struct MegaBatchMarginOptions {
+  double positive_margin = 0.8;
+  double negative_margin = 0.3;
+  bool use_mini_batched_version = true;
+  int64_t mini_batch_size = 50;
+  std::optional<int64_t> mini_batch_num_tokens;
+  bool show_progress_bar = false;
+  template <class V>
+  void visit(V& v) {
+    v("positive_margin", positive_margin, "cosine an anchor's own positive should reach");
+    v("negative_margin", negative_margin, "cosine the hardest other positive should stay under");
+    v("use_mini_batched_version", use_mini_batched_version, "embed in mini-batches with GradCache (same result)");
+    v("mini_batch_size", mini_batch_size, "rows per mini-batch when mini-batched");
+    v("mini_batch_num_tokens", mini_batch_num_tokens, "cut mini-batches by token count instead (null: by rows)");
+    v("show_progress_bar", show_progress_bar, "accepted for sentence-transformers configs; ignored");
+  }
+  GradCacheOptions grad_cache() const { return {mini_batch_size, mini_batch_num_tokens.value_or(0)}; }
+  void validate() const {
+    if (use_mini_batched_version) grad_cache().validate();
+  }
+};
+
+/// columns: (anchor, positive).
+at::Tensor mega_batch_margin_loss(const std::vector<at::Tensor>& columns, const at::Tensor& labels,
+                                  const MegaBatchMarginOptions& options);
 
 }  // namespace negatron::losses

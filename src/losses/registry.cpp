@@ -3,41 +3,89 @@
 #include <map>
 
 #include "common/check.h"
+#include "common/suggest.h"
 
 namespace negatron::losses {
 namespace {
 
-std::map<std::string, LossFactory>& factories() {
-  static std::map<std::string, LossFactory> table;
+std::map<std::string, LossRegistration>& registrations() {
+  static std::map<std::string, LossRegistration> table;
   return table;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
+const LossRegistration& registration_of(const std::string& name) {
+  const auto it = registrations().find(name);
+  NEG_CHECK(it != registrations().end(), "unknown loss '", name, "' (did you mean '", nearest_name(name, loss_names()),
+            "'? known losses: ", join_names(loss_names()), ")");
+  return it->second;
+}
+
+void check_is_spec(const nlohmann::json& spec, const std::string& what) {
+  NEG_CHECK(spec.is_object() && spec.contains("name") && spec["name"].is_string(), what,
+            " must be a map {\"name\": <loss>, <its parameters>...}, got ", spec.dump());
 }
 
 }  // namespace
 
-bool register_loss(const std::string& name, LossFactory factory) {
-  const bool inserted = factories().emplace(name, std::move(factory)).second;
+bool register_loss(const std::string& name, LossRegistration registration) {
+  const bool inserted = registrations().emplace(name, std::move(registration)).second;
   NEG_CHECK(inserted, "loss '", name, "' registered twice");
   return true;
 }
 
+bool register_loss(const std::string& name, LossFactory factory) {
+  LossRegistration registration;
+  registration.make = std::move(factory);
+  return register_loss(name, std::move(registration));
+}
+
 std::vector<std::string> loss_names() {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : factories()) names.push_back(name);
+  for (const auto& entry : registrations()) names.push_back(entry.first);
   return names;
 }
 
 std::unique_ptr<Loss> make_loss(const std::string& name, const LossArgs& args) {
-  auto it = factories().find(name);
-  NEG_CHECK(it != factories().end(), "unknown loss '", name, "'; known losses: ", joined(loss_names()));
+  const LossRegistration& registration = registration_of(name);
   NEG_CHECK(args.params.is_object() || args.params.is_null(), "parameters of ", name, " must be a map, got ",
             args.params.dump());
-  return it->second(args);
+  return registration.make(args);
+}
+
+std::unique_ptr<Loss> make_loss_from_spec(const nlohmann::json& spec, LossArgs args) {
+  check_is_spec(spec, "a loss");
+  args.params = spec;
+  args.params.erase("name");
+  return make_loss(spec.at("name").get<std::string>(), args);
+}
+
+nlohmann::json resolve_loss_spec(const nlohmann::json& spec) {
+  check_is_spec(spec, "a loss");
+  const std::string name = spec["name"].get<std::string>();
+  const LossRegistration& registration = registration_of(name);
+  if (!registration.resolve) return spec;
+  nlohmann::json params = spec;
+  params.erase("name");
+  nlohmann::json resolved = registration.resolve(params);
+  resolved["name"] = name;
+  return resolved;
+}
+
+nlohmann::json resolve_wrapped_loss(const nlohmann::json& spec) {
+  check_is_spec(spec, "parameter 'loss'");
+  return with_error_context("parameter 'loss'", [&] { return resolve_loss_spec(spec); });
+}
+
+bool loss_parameters(const std::string& name, std::vector<options::FieldDoc>& out) {
+  const LossRegistration& registration = registration_of(name);
+  if (!registration.parameters) return false;
+  out = registration.parameters();
+  return true;
+}
+
+const options::KeyStyle& loss_parameter_style() {
+  static const options::KeyStyle style{"parameter", /*list_valid_keys=*/true, /*scalars_as_strings=*/false};
+  return style;
 }
 
 ParamReader::ParamReader(std::string loss, const nlohmann::json& params)
@@ -50,11 +98,7 @@ nlohmann::json ParamReader::get_json(const std::string& key, nlohmann::json fall
 }
 
 void ParamReader::finish() const {
-  for (const auto& item : params_.items()) {
-    bool known = false;
-    for (const auto& k : known_) known = known || k == item.key();
-    NEG_CHECK(known, loss_, ": unknown parameter '", item.key(), "' (valid: ", joined(known_), ")");
-  }
+  with_error_context(loss_, [&] { options::detail::reject_unknown_keys(params_, known_, loss_parameter_style(), ""); });
 }
 
 }  // namespace negatron::losses

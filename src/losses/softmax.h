@@ -4,9 +4,6 @@
 // contradiction), as in Sentence-BERT.
 // Requirements: pairs with class labels in [0, num_labels).
 // Inputs: (sentence_A, sentence_B) pairs | class label (int).
-// Params: num_labels (required), embedding_dimension (default: the model's; required without a
-//   model; alias sentence_embedding_dimension), concatenation_sent_rep (true),
-//   concatenation_sent_difference (true), concatenation_sent_multiplication (false).
 // Loss-owned parameters: classifier.weight, classifier.bias (nn.Linear init). ST does not save the
 //   classifier; negatron writes it beside the model (checkpoints and final/) as
 //   loss_parameters.safetensors, keys "loss.<dataset>.classifier.*", and restores it on --resume.
@@ -14,16 +11,33 @@
 //   sentence_transformers/sentence_transformer/losses/softmax.py (ST 6.0.1).
 #include <ATen/ATen.h>
 
+#include <cstdint>
+#include <optional>
+
 namespace negatron::losses {
 
-struct SoftmaxFeatures {
-  bool sent_rep = true;
-  bool sent_difference = true;
-  bool sent_multiplication = false;
-  int64_t count() const { return (sent_rep ? 2 : 0) + (sent_difference ? 1 : 0) + (sent_multiplication ? 1 : 0); }
+struct SoftmaxOptions {
+  std::optional<int64_t> num_labels;
+  std::optional<int64_t> embedding_dimension;
+  std::optional<int64_t> sentence_embedding_dimension;
+  bool concatenation_sent_rep = true;
+  bool concatenation_sent_difference = true;
+  bool concatenation_sent_multiplication = false;
+  template <class V>
+  void visit(V& v) {
+    v("num_labels", num_labels, "number of classes (required)");
+    v("embedding_dimension", embedding_dimension, "classifier input width per part (null: the model's)");
+    v("sentence_embedding_dimension", sentence_embedding_dimension, "sentence-transformers' name of embedding_dimension");
+    v("concatenation_sent_rep", concatenation_sent_rep, "classifier sees u and v");
+    v("concatenation_sent_difference", concatenation_sent_difference, "classifier sees |u - v|");
+    v("concatenation_sent_multiplication", concatenation_sent_multiplication, "classifier sees u * v");
+  }
+  void validate() const;
+  /// How many d-wide parts the classifier input has.
+  int64_t feature_count() const;
 };
 
-/// The classifier input [B, count * d]: u, v, |u - v|, u * v in that order, as selected.
-at::Tensor softmax_features(const at::Tensor& u, const at::Tensor& v, const SoftmaxFeatures& features);
+/// The classifier input [B, feature_count * d]: u, v, |u - v|, u * v in that order, as selected.
+at::Tensor softmax_features(const at::Tensor& u, const at::Tensor& v, const SoftmaxOptions& options);
 
 }  // namespace negatron::losses

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "common/check.h"
+#include "common/options_json.h"
+#include "losses/registry.h"
 
 namespace negatron::train {
 namespace {
@@ -70,137 +72,6 @@ void emit_json(YAML::Emitter& out, const Json& value) {
   }
 }
 
-// ---- key suggestions --------------------------------------------------------------------------
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string nearest(const std::string& key, const std::vector<std::string>& known) {
-  std::string best;
-  size_t best_distance = SIZE_MAX;
-  for (const auto& k : known) {
-    size_t d = edit_distance(key, k);
-    if (k.find(key) != std::string::npos || key.find(k) != std::string::npos) d = std::min<size_t>(d, 2);
-    if (d < best_distance) best_distance = d, best = k;
-  }
-  return best;
-}
-
-std::string join_path(const std::string& prefix, const std::string& key) {
-  return prefix.empty() ? key : prefix + "." + key;
-}
-
-// ---- JSON -> options (visitor) --------------------------------------------------------------
-
-template <class T, class = void> struct HasVisit : std::false_type {};
-template <class T> struct HasVisit<T, std::void_t<decltype(std::declval<T&>().template visit<int>(std::declval<int&>()))>>
-    : std::true_type {};
-
-class Reader;
-template <class T> void read_value(const Json& json, const std::string& path, T& value);
-
-class Reader {
- public:
-  Reader(const Json& json, std::string path) : json_(json), path_(std::move(path)) {
-    NEG_CHECK(json_.is_object() || json_.is_null(), "config key '", path_, "' must be a map, got ", json_.dump());
-  }
-  template <class T>
-  void operator()(const char* key, T& value, const char*) {
-    known_.emplace_back(key);
-    if (json_.is_object() && json_.contains(key)) read_value(json_.at(key), join_path(path_, key), value);
-  }
-  void finish() const {
-    if (!json_.is_object()) return;
-    for (const auto& item : json_.items()) {
-      if (std::find(known_.begin(), known_.end(), item.key()) != known_.end()) continue;
-      NEG_FAIL("unknown config key '", join_path(path_, item.key()), "' (did you mean '",
-               join_path(path_, nearest(item.key(), known_)), "'?)");
-    }
-  }
-
- private:
-  const Json& json_;
-  std::string path_;
-  std::vector<std::string> known_;
-};
-
-template <class T>
-void read_value(const Json& json, const std::string& path, T& value) {
-  if constexpr (HasVisit<T>::value) {
-    Reader reader(json, path);
-    value.visit(reader);
-    reader.finish();
-  } else if constexpr (std::is_same_v<T, Json>) {
-    value = json;
-  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-    value.clear();
-    if (json.is_string()) {  // "a,b,c" from a command-line override
-      std::stringstream parts(json.get<std::string>());
-      for (std::string part; std::getline(parts, part, ',');) value.push_back(part);
-      return;
-    }
-    NEG_CHECK(json.is_array(), "config key '", path, "' must be a list, got ", json.dump());
-    for (const auto& item : json) value.push_back(item.is_string() ? item.get<std::string>() : item.dump());
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    NEG_CHECK(!json.is_object() && !json.is_array(), "config key '", path, "' must be a string, got ", json.dump());
-    value = json.is_string() ? json.get<std::string>() : json.dump();
-  } else if constexpr (std::is_same_v<T, bool>) {
-    NEG_CHECK(json.is_boolean(), "config key '", path, "' must be true or false, got ", json.dump());
-    value = json.get<bool>();
-  } else if constexpr (std::is_integral_v<T>) {
-    NEG_CHECK(json.is_number_integer(), "config key '", path, "' must be an integer, got ", json.dump());
-    value = json.get<T>();
-  } else if constexpr (std::is_floating_point_v<T>) {
-    NEG_CHECK(json.is_number(), "config key '", path, "' must be a number, got ", json.dump());
-    value = json.get<T>();
-  } else {  // std::vector<struct>
-    NEG_CHECK(json.is_array(), "config key '", path, "' must be a list, got ", json.dump());
-    value.clear();
-    for (size_t i = 0; i < json.size(); ++i) {
-      value.emplace_back();
-      read_value(json[i], path + "." + std::to_string(i), value.back());
-    }
-  }
-}
-
-// ---- options -> JSON ----------------------------------------------------------------------------
-
-template <class T> Json to_json(const T& value);
-
-struct Writer {
-  Json out = Json::object();
-  template <class T>
-  void operator()(const char* key, T& value, const char*) { out[key] = to_json(value); }
-};
-
-template <class T>
-Json to_json(const T& value) {
-  if constexpr (HasVisit<T>::value) {
-    Writer writer;
-    const_cast<T&>(value).visit(writer);
-    return writer.out;
-  } else if constexpr (std::is_same_v<T, Json> || std::is_arithmetic_v<T> || std::is_same_v<T, std::string> ||
-                       std::is_same_v<T, std::vector<std::string>>) {
-    return Json(value);
-  } else {
-    Json out = Json::array();
-    for (const auto& item : value) out.push_back(to_json(item));
-    return out;
-  }
-}
-
 // ---- overrides and environment ------------------------------------------------------------------
 
 void apply_override(Json& root, const std::string& assignment) {
@@ -249,9 +120,10 @@ void expand_environment(Json& value) {
 
 void flatten(const Json& value, const std::string& prefix, std::vector<std::string>& out) {
   if (value.is_object() && !value.empty()) {
-    for (const auto& item : value.items()) flatten(item.value(), join_path(prefix, item.key()), out);
+    for (const auto& item : value.items()) flatten(item.value(), options::join_path(prefix, item.key()), out);
   } else if (value.is_array() && !value.empty()) {
-    for (size_t i = 0; i < value.size(); ++i) flatten(value[i], join_path(prefix, std::to_string(i)), out);
+    for (size_t i = 0; i < value.size(); ++i)
+      flatten(value[i], options::join_path(prefix, std::to_string(i)), out);
   } else {
     out.push_back(prefix + "=" + value.dump());
   }
@@ -263,6 +135,16 @@ void check_choice(const std::string& key, const std::string& value, Choices... c
   std::string valid;
   ((valid += (valid.empty() ? "" : ", ") + std::string(choices)), ...);
   NEG_CHECK(ok, "config key '", key, "' = '", value, "' is not one of: ", valid);
+}
+
+/// Every dataset's loss with all its parameters, defaults filled in, so that the dumped config and the
+/// model card show them and a bad parameter fails here, before any rank starts.
+void resolve_losses(TrainConfig& config) {
+  for (size_t i = 0; i < config.datasets.size(); ++i) {
+    nlohmann::json& loss = config.datasets[i].loss;
+    loss = with_error_context("config key 'datasets." + std::to_string(i) + ".loss'",
+                              [&] { return losses::resolve_loss_spec(loss); });
+  }
 }
 
 }  // namespace
@@ -322,8 +204,9 @@ TrainConfig parse_config(const std::string& yaml_text, const std::string& origin
   expand_environment(root);
   TrainConfig config;
   try {
-    read_value(root, "", config);
+    options::read(root, config, options::KeyStyle{});
     validate_config(config);
+    resolve_losses(config);
   } catch (const Error& e) {
     NEG_FAIL(origin, ": ", e.what());
   }
@@ -340,15 +223,15 @@ TrainConfig load_config(const std::string& path, const std::vector<std::string>&
 
 std::string dump_config(const TrainConfig& config) {
   YAML::Emitter out;
-  emit_json(out, to_json(config));
+  emit_json(out, options::to_json(config));
   return std::string(out.c_str()) + "\n";
 }
 
-nlohmann::json config_json(const TrainConfig& config) { return to_json(config); }
+nlohmann::json config_json(const TrainConfig& config) { return options::to_json(config); }
 
 std::vector<std::string> flatten_config(const TrainConfig& config) {
   std::vector<std::string> lines;
-  flatten(to_json(config), "", lines);
+  flatten(options::to_json(config), "", lines);
   std::sort(lines.begin(), lines.end());
   return lines;
 }

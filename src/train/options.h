@@ -31,7 +31,9 @@ struct DatasetOptions {
   template <class V> void visit(V& v) {
     v("name", name, "dataset name for logs and metrics");
     v("path", path, "dataset folder written by `negatron prepare`");
-    v("loss", loss, "loss for this dataset: {name: <LossClass>, <parameters>}");
+    v("loss", loss,
+      "loss for this dataset: {name: <LossClass>, <parameters>}; read with every default filled in "
+      "(`negatron loss --name <LossClass> --help` lists them)");
     v("weight", weight, "relative weight under the proportional multi-dataset sampler");
   }
 };

@@ -32,6 +32,25 @@ TEST(ConfigIo, DefaultsAreFilledAndLossParamsKept) {
   EXPECT_TRUE(c.distributed.gather_across_devices);
 }
 
+TEST(ConfigIo, LossParametersAreResolvedWithEveryDefault) {
+  const TrainConfig c = parse_config(std::string(kMinimal) + "  - {path: /data/sts, loss: {name: CoSENTLoss}}\n",
+                                     "test.yaml");
+  // sentence-transformers 6: CoSENTLoss(model, scale=20.0, similarity_fct=util.pairwise_cos_sim)
+  EXPECT_EQ(c.datasets.at(1).loss, nlohmann::json::parse(
+                                       R"({"name": "CoSENTLoss", "scale": 20.0, "similarity_fct": "pairwise_cos_sim"})"));
+  const std::string dumped = dump_config(c);
+  EXPECT_NE(dumped.find("similarity_fct: \"pairwise_cos_sim\""), std::string::npos) << dumped;
+  EXPECT_EQ(flatten_config(parse_config(dumped, "dump.yaml")), flatten_config(c));
+}
+
+TEST(ConfigIo, BadLossParametersNameTheDataset) {
+  const std::string e = error_of(std::string(kMinimal) + "  - {path: /data/sts, loss: {name: CoSENTLoss, scael: 1}}\n");
+  EXPECT_NE(e.find("test.yaml: config key 'datasets.1.loss': CoSENTLoss: unknown parameter 'scael' (did you mean "
+                   "'scale'?"),
+            std::string::npos)
+      << e;
+}
+
 TEST(ConfigIo, UnknownKeySuggestsNearest) {
   const std::string e = error_of(std::string(kMinimal) + "training: {learning_rat: 1e-5}\n");
   EXPECT_NE(e.find("unknown config key 'training.learning_rat'"), std::string::npos) << e;
