@@ -1,6 +1,7 @@
 """W ranks == 1 rank on the global batch: `mpirun -np W negatron train` at local batch B gives the same
 loss at every step and the same weights after 3 AdamW steps as one process at batch W*B (dropout off,
-same sample order). Tolerance 1e-5 (relative on losses, absolute on weights).
+same sample order). Tolerance 1e-10 (relative on losses, absolute on weights): the runs are float64, where
+only the summation order differs (measured: losses within 1e-15 relative, weights within 5e-13 after 3 steps).
 
 The runs use float64 parameters: in float32, AdamW's m / (sqrt(v) + eps) turns the last-bit
 differences of a different reduction order in near-zero gradients into updates of up to ~lr
@@ -18,7 +19,7 @@ from loss_harness import make_tiny_st_model
 
 GLOBAL_BATCH = 8
 STEPS = 3
-TOLERANCE = 1e-5
+TOLERANCE = 1e-10
 
 LOSSES = {
     "mnrl": ("triplets", {"name": "MultipleNegativesRankingLoss"}),
