@@ -106,7 +106,7 @@ EncoderOutput BertModel::forward(const TokenBatch& batch, int64_t num_layers, bo
   at::Tensor positions = at::arange(length, batch.input_ids.options()).unsqueeze(0);
   at::Tensor token_types =
       batch.token_type_ids.defined() ? batch.token_type_ids : at::zeros_like(batch.input_ids);
-  const TokenPacking packing(batch.attention_mask);
+  const TokenPacking packing(layout_of(batch));
   at::Tensor x = packing.pack(word_(batch.input_ids) + token_type_(token_types) + position_(positions));
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;
