@@ -124,7 +124,7 @@ at::Tensor clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm
   for (const auto& p : params) {
     if (p.grad().defined()) grads.push_back(p.grad());
   }
-  NEG_CHECK(!grads.empty(), "clip_grad_norm: no parameter has a gradient");
+  if (grads.empty()) return at::zeros({}, params.empty() ? at::TensorOptions() : params.front().options());
   const std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
   const at::Tensor total = norms.size() == 1 ? norms.front() : at::stack(norms).norm(2);
   if (std::isfinite(max_norm)) {

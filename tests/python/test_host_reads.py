@@ -15,33 +15,29 @@ import subprocess
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
-from conftest import DATA, negatron_bin, run_negatron
+from conftest import DATA, negatron_bin, prepare_datasets
 from loss_harness import make_tiny_st_model
+
+
+STS_FLOAT = ["--format", "tsv", "--no-header", "--columns", "5,6", "--label", "4", "--label-type", "float"]
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, minilm):
     root = tmp_path_factory.mktemp("host_reads")
+    snli = (DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)
+    sts_rows = [l.rstrip("\n").split("\t") for l in (DATA / "stsbenchmark" / "sts-train.csv").read_text().splitlines()]
+    files = {"triplets.tsv": snli[:65], "sts.tsv": ["\t".join(r) + "\n" for r in sts_rows[:64]],
+             # Scores of 3e38 (prepare refuses NaN and Inf): CosineSimilarityLoss's squared error overflows
+             # float32, so every loss on this dataset is Inf and its gradient non-finite.
+             "huge.tsv": ["\t".join(r[:4] + ["3e38"] + r[5:]) + "\n" for r in sts_rows[:64]]}
+    for name, lines in files.items():
+        (root / name).write_text("".join(lines))
     model = make_tiny_st_model(root, minilm, pooling_mode="mean", normalize=True)
-    triplets = root / "triplets.tsv"
-    triplets.write_text("".join((DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)[:65]))
-    sts_rows = (DATA / "stsbenchmark" / "sts-train.csv").read_text().splitlines(True)[:64]
-    sts = root / "sts.tsv"
-    sts.write_text("".join(sts_rows))
-    # Scores of 3e38 (prepare refuses NaN and Inf): CosineSimilarityLoss's squared error overflows
-    # float32, so every loss on this dataset is Inf and its gradient non-finite.
-    nan_sts = root / "nan_sts.tsv"
-    nan_sts.write_text("".join("\t".join(f if i != 4 else "3e38" for i, f in enumerate(l.rstrip("\n").split("\t")))
-                               + "\n" for l in sts_rows))
-    datasets = {}
-    for name, args in {"triplets": [triplets, "--columns", "anchor,positive,negative"],
-                       "sts": [sts, "--format", "tsv", "--no-header", "--columns", "5,6", "--label", "4",
-                               "--label-type", "float", "--label-scale", "0.2"],
-                       "nan_sts": [nan_sts, "--format", "tsv", "--no-header", "--columns", "5,6", "--label", "4",
-                                   "--label-type", "float"]}.items():
-        out = root / f"ds_{name}"
-        run_negatron("prepare", "--model", model, "--input", *args, "--output", out, "--no-progress")
-        datasets[name] = out
+    datasets = prepare_datasets(root, model, {
+        "triplets": [root / "triplets.tsv", "--columns", "anchor,positive,negative"],
+        "sts": [root / "sts.tsv", *STS_FLOAT, "--label-scale", "0.2"],
+        "nan_sts": [root / "huge.tsv", *STS_FLOAT]})
     return root, model, datasets
 
 
