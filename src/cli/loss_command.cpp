@@ -74,10 +74,10 @@ at::Tensor jsonl_labels(const std::vector<nlohmann::json>& labels, const std::st
   return all_int ? out.to(at::kLong) : out.to(at::kFloat);
 }
 
-losses::ModelBatch read_jsonl_batch(const std::string& filename, model::SentenceEncoder& model) {
+model::Batch read_jsonl_batch(const std::string& filename, model::SentenceEncoder& model) {
   std::ifstream in(filename);
   NEG_CHECK(in, "cannot open ", filename);
-  losses::ModelBatch batch;
+  model::Batch batch;
   std::vector<nlohmann::json> labels;
   std::string line;
   for (size_t row = 1; std::getline(in, line); ++row) {
@@ -172,7 +172,7 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
   NEG_CHECK(args.dtype.empty(), "--dtype applies to embedding-level inputs only (not with --model)");
   auto model = model::SentenceEncoder::load(args.model);
   if (args.no_dropout) model->eval(); else model->train();
-  losses::ModelBatch batch = read_jsonl_batch(args.input, *model);
+  model::Batch batch = read_jsonl_batch(args.input, *model);
   losses::LossArgs loss_args;
   loss_args.params = params;
   loss_args.model = model;

@@ -27,16 +27,6 @@ struct TrainArgs {
   bool print_config = false;
 };
 
-data::LabelKind data_label_kind(losses::LabelKind kind) {
-  switch (kind) {
-    case losses::LabelKind::kInt: return data::LabelKind::kInt64;
-    case losses::LabelKind::kFloat: return data::LabelKind::kFloat32;
-    case losses::LabelKind::kFloatVector: return data::LabelKind::kFloat32Vector;
-    case losses::LabelKind::kNone: return data::LabelKind::kNone;
-  }
-  return data::LabelKind::kNone;
-}
-
 /// bf16 runs the encoder's CUDA forwards under autocast (no loss scaling needed). fp16 would need a
 /// dynamic loss scaler threaded through every backward, GradCache's included, so it is refused on GPU.
 void configure_mixed_precision(model::SentenceEncoder& model, const train::TrainConfig& config, at::Device device) {
@@ -97,7 +87,7 @@ std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& d
   requirements.tokenizer_fingerprint = model.tokenizer().fingerprint();
   requirements.min_text_columns = spec.min_columns;
   requirements.max_text_columns = spec.max_columns < 0 ? INT_MAX : spec.max_columns;
-  requirements.label_kind = data_label_kind(spec.labels);
+  requirements.label_kind = spec.labels;
   requirements.consumer = spec.name + " (dataset '" + dataset.name + "')";
   return data::DatasetReader::open(dataset.path, requirements);
 }
@@ -133,6 +123,7 @@ int run_train(const TrainArgs& args) {
   distributed::BootstrapOptions boot;
   boot.backend = config.distributed.backend;
   boot.collective_timeout_s = config.distributed.collective_timeout_s;
+  boot.device = config.device;
   const distributed::Runtime runtime = distributed::bootstrap(boot);
   auto& comm = *runtime.comm;
   if (args.print_config) {
@@ -180,7 +171,7 @@ int run_train(const TrainArgs& args) {
   data::MultiDatasetSampler sampler(samplers, data::parse_multi_dataset_kind(config.training.multi_dataset_batch_sampler),
                                     sampler_options.seed);
   parts.parameters = trainable_parameters(*model, parts.losses, parts.dataset_names);
-  parts.optimizer = train::make_adamw(parts.parameters, config.training);
+  parts.optimizer = std::make_unique<train::AdamW>(parts.parameters, config.training);
   train::TrainerState state;
   if (!resume_dir.empty()) {
     state = train::load_checkpoint(resume_dir, *parts.optimizer, comm.rank(), train::select_loss_parameters(parts.parameters));
@@ -193,6 +184,7 @@ int run_train(const TrainArgs& args) {
 
   data::PrefetchOptions prefetch;
   prefetch.with_text = with_text;
+  prefetch.device = runtime.device;
   parts.data = std::make_unique<data::Prefetcher>(std::move(sampler), readers, model->tokenizer().pad_id(), prefetch);
   for (const auto& evaluator : config.evaluators) parts.evaluators.push_back(train::make_evaluator(evaluator));
   parts.model = model;

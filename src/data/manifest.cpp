@@ -36,24 +36,6 @@ ShardInfo shard_from_json(const nlohmann::json& json, const std::string& origin)
 
 }  // namespace
 
-std::string label_kind_name(LabelKind kind) {
-  switch (kind) {
-    case LabelKind::kNone: return "none";
-    case LabelKind::kInt64: return "int64";
-    case LabelKind::kFloat32: return "float32";
-    case LabelKind::kFloat32Vector: return "float32_vector";
-  }
-  return "?";
-}
-
-LabelKind parse_label_kind(const std::string& name) {
-  if (name == "none") return LabelKind::kNone;
-  if (name == "int64" || name == "int") return LabelKind::kInt64;
-  if (name == "float32" || name == "float") return LabelKind::kFloat32;
-  if (name == "float32_vector" || name == "float-vector") return LabelKind::kFloat32Vector;
-  NEG_FAIL("unknown label kind '", name, "' (expected int, float or float-vector)");
-}
-
 std::string hex64(uint64_t value) {
   char buffer[24];
   std::snprintf(buffer, sizeof buffer, "0x%016llx", static_cast<unsigned long long>(value));
@@ -106,7 +88,7 @@ DatasetManifest manifest_from_json(const nlohmann::json& json, const std::string
     }
     NEG_CHECK(m.label_kind == LabelKind::kNone, origin, ": more than one label column");
     m.label_column = name;
-    m.label_kind = parse_label_kind(kind);
+    m.label_kind = model::parse_label_kind(kind);
     if (m.label_kind == LabelKind::kFloat32Vector) m.label_dimension = required<int64_t>(column, "dimension", origin);
     if (column.contains("label_map")) m.label_map = column["label_map"].get<std::vector<std::string>>();
   }

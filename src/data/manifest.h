@@ -8,17 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "model/batch.h"
+
 namespace negatron::data {
 
 constexpr int kDatasetSchemaVersion = 1;
 constexpr const char* kManifestFile = "manifest.json";
 
-enum class LabelKind { kNone, kInt64, kFloat32, kFloat32Vector };
-
-/// "none", "int64", "float32", "float32_vector".
-std::string label_kind_name(LabelKind kind);
-/// Accepts the names above and the CLI spellings "int", "float", "float-vector".
-LabelKind parse_label_kind(const std::string& name);
+using model::LabelKind;  // the one label-kind enum (model/batch.h), named as the manifest stores it
 
 struct ShardInfo {
   std::string file;       // relative to the dataset directory

@@ -83,7 +83,7 @@ LabelPlan make_label_plan(const PrepareOptions& o, const LabelScan* scan) {
     use_map = !scan->any_number;
     plan.kind = scan->all_int || !scan->any_number ? LabelKind::kInt64 : LabelKind::kFloat32;
   } else {
-    plan.kind = parse_label_kind(o.label_type);
+    plan.kind = model::parse_label_kind(o.label_type);
   }
   if (!o.label_map_file.empty()) {
     NEG_CHECK(plan.kind == LabelKind::kInt64, "--label-map needs int labels, not ", label_kind_name(plan.kind));

@@ -38,7 +38,7 @@ at::Tensor AdaptiveLayerLoss::compute(const EmbeddingBatch&) {
   NEG_FAIL(spec_.name, " works at model level only (it needs every layer's hidden states); call forward()");
 }
 
-at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   std::vector<model::SentenceEncoderOutput> outputs;
   EmbeddingBatch final_layer;

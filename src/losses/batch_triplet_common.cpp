@@ -10,7 +10,7 @@ class BatchTripletLoss : public Loss {
  public:
   BatchTripletLoss(std::string name, BatchTripletFn fn, BatchTripletOptions options) : fn_(fn), options_(options) {
     spec_.name = std::move(name);
-    spec_.labels = LabelKind::kInt;
+    spec_.labels = LabelKind::kInt64;
     spec_.inputs = "single sentences | class label (int)";
   }
   const LossSpec& spec() const override { return spec_; }

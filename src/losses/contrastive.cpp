@@ -11,7 +11,7 @@ namespace {
 class ContrastiveLoss : public Loss {
  public:
   explicit ContrastiveLoss(ContrastiveOptions options) : options_(options) {
-    spec_ = {"ContrastiveLoss", 2, 2, LabelKind::kFloat, "(anchor, other) pairs | 1 if positive, 0 if negative"};
+    spec_ = {"ContrastiveLoss", 2, 2, LabelKind::kFloat32, "(anchor, other) pairs | 1 if positive, 0 if negative"};
   }
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/check.h"
+#include "common/host_read.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
@@ -15,8 +16,8 @@ namespace {
 // 1 where the two rows' non-padding tokens are equal.
 at::Tensor identical_rows(const model::TokenBatch& a, const model::TokenBatch& b) {
   const int64_t rows = a.input_ids.size(0);
-  at::Tensor ids_a = a.input_ids.cpu(), ids_b = b.input_ids.cpu();
-  at::Tensor mask_a = a.attention_mask.cpu().ne(0), mask_b = b.attention_mask.cpu().ne(0);
+  at::Tensor ids_a = read_to_host(a.input_ids), ids_b = read_to_host(b.input_ids);
+  at::Tensor mask_a = read_to_host(a.attention_mask).ne(0), mask_b = read_to_host(b.attention_mask).ne(0);
   at::Tensor labels = at::zeros({rows}, at::kFloat);
   for (int64_t i = 0; i < rows; ++i) {
     labels[i] = at::equal(ids_a[i].masked_select(mask_a[i]), ids_b[i].masked_select(mask_b[i])) ? 1.0 : 0.0;
@@ -76,7 +77,7 @@ at::Tensor ContrastiveTensionLoss::compute(const EmbeddingBatch& batch) {
   return contrastive_tension_loss(batch.columns[0], batch.columns[1], batch.labels);
 }
 
-at::Tensor ContrastiveTensionLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+at::Tensor ContrastiveTensionLoss::forward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   NEG_CHECK(model1_ != nullptr, "ContrastiveTensionLoss needs the model at construction (model level only)");
   const at::Tensor labels =
@@ -110,7 +111,7 @@ at::Tensor ContrastiveTensionLossInBatchNegatives::compute(const EmbeddingBatch&
                                            logit_scale_.to(batch.columns[0].dtype()), similarity_);
 }
 
-at::Tensor ContrastiveTensionLossInBatchNegatives::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+at::Tensor ContrastiveTensionLossInBatchNegatives::forward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   NEG_CHECK(model1_ != nullptr, "ContrastiveTensionLossInBatchNegatives needs the model at construction");
   const at::Tensor a = embed_with(*model1_, model, batch.columns[0]);

@@ -37,7 +37,7 @@ class ContrastiveTensionLoss : public Loss {
   explicit ContrastiveTensionLoss(std::shared_ptr<model::SentenceEncoder> model1);
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override;
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
   std::vector<at::Tensor> parameters() override;
 
  private:
@@ -51,7 +51,7 @@ class ContrastiveTensionLossInBatchNegatives : public Loss {
                                          const std::string& similarity_fct);
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override;
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
   std::vector<at::Tensor> parameters() override;
 
  private:

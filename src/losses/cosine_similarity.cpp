@@ -33,7 +33,7 @@ at::Tensor transform(const std::string& name, const at::Tensor& x) {
 class CosineSimilarityLoss : public Loss {
  public:
   explicit CosineSimilarityLoss(CosineSimilarityOptions options) : options_(std::move(options)) {
-    spec_ = {"CosineSimilarityLoss", 2, 2, LabelKind::kFloat, "(sentence_A, sentence_B) pairs | float similarity score"};
+    spec_ = {"CosineSimilarityLoss", 2, 2, LabelKind::kFloat32, "(sentence_A, sentence_B) pairs | float similarity score"};
   }
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override {

@@ -13,7 +13,7 @@ namespace {
 class DistillKLDivLoss : public Loss {
  public:
   DistillKLDivLoss(PairwiseScore similarity, DistillKLDivOptions options) : similarity_(similarity), options_(options) {
-    spec_ = {"DistillKLDivLoss", 3, -1, LabelKind::kFloatVector,
+    spec_ = {"DistillKLDivLoss", 3, -1, LabelKind::kFloat32Vector,
              "(query, positive, negative_1, ..., negative_n) | [B, n + 1] teacher scores"};
   }
   const LossSpec& spec() const override { return spec_; }

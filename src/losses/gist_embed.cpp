@@ -68,7 +68,7 @@ GistEmbedLoss::GistEmbedLoss(GistEmbedOptions options, LossContext context,
   }
 }
 
-void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch,
+void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch,
                                     EmbeddingBatch& embeddings) {
   NEG_CHECK(guide_ != nullptr, "GISTEmbedLoss needs a guide model: set the parameter 'guide' to a model directory");
   at::NoGradGuard no_grad;
@@ -84,9 +84,7 @@ void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const ModelBa
       NEG_CHECK(c < batch.texts.size() && batch.texts[c].size() == static_cast<size_t>(tokens.input_ids.size(0)),
                 "GISTEmbedLoss: the guide model has another tokenizer (or a shorter max_seq_length), so it needs "
                 "the batch's texts, which column ", c, " lacks");
-      tokens = guide_->tokenize(batch.texts[c]);
-      auto to_device = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
-      tokens = {to_device(tokens.input_ids), to_device(tokens.attention_mask), to_device(tokens.token_type_ids)};
+      tokens = guide_->tokenize(batch.texts[c]).to(device);
     }
     embeddings.guide.push_back(guide_->forward(tokens).sentence_embedding);
   }

@@ -8,7 +8,7 @@
 // Scores: [anchor-positive | anchor-anchor? | positive-positive? | anchor-negative?] / temperature,
 //   cosine similarity, target = own positive (never masked).
 // Model level: params "guide": <model dir>, loaded once, frozen, eval mode. Texts are re-tokenized
-//   with the guide's tokenizer (ModelBatch.texts) when its fingerprint differs from the model's or
+//   with the guide's tokenizer (model::Batch.texts) when its fingerprint differs from the model's or
 //   its max_seq_length is shorter, as ST re-tokenizes; otherwise the token batch is reused.
 // Distributed: anchors local; positives/negatives all_gather_with_grad, guide embeddings gathered
 //   without grad, same layout; labels offset + i. Anchor-anchor scores are local anchors against
@@ -52,7 +52,7 @@ class GistEmbedLoss : public Loss {
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override;
   /// Guide embeddings of every column (no grad), see the header.
-  void add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch, EmbeddingBatch& embeddings) override;
+  void add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch, EmbeddingBatch& embeddings) override;
 
  private:
   GistEmbedOptions options_;

@@ -25,8 +25,8 @@ std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBat
       ranges.emplace_back(b, std::min(b + options.mini_batch_size, rows));
     return ranges;
   }
-  const at::Tensor lengths = batch.attention_mask.sum(1).to(at::kCPU, at::kLong).contiguous();
-  const int64_t* len = lengths.data_ptr<int64_t>();
+  const model::TokenLayout layout = model::layout_of(batch);  // host-known row lengths
+  const std::vector<int64_t>& len = layout.lengths;
   for (int64_t b = 0; b < rows;) {
     int64_t e = b, tokens = 0;
     while (e < rows && (e == b || tokens + len[e] <= options.mini_batch_num_tokens)) tokens += len[e++];
@@ -34,17 +34,6 @@ std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBat
     b = e;
   }
   return ranges;
-}
-
-model::TokenBatch slice_rows(const model::TokenBatch& batch, int64_t begin, int64_t end) {
-  const at::Tensor mask = batch.attention_mask.narrow(0, begin, end - begin);
-  const at::Tensor active = mask.ne(0).any(0).nonzero();
-  int64_t width = mask.size(1);
-  if (active.numel() > 0) width = active.max().item<int64_t>() + 1;
-  auto cut = [&](const at::Tensor& t) {
-    return t.defined() ? t.narrow(0, begin, end - begin).narrow(1, 0, width) : t;
-  };
-  return {cut(batch.input_ids), cut(batch.attention_mask), cut(batch.token_type_ids)};
 }
 
 RngState capture_rng(const at::Device& device) {
@@ -85,7 +74,7 @@ GradCacheLoss::GradCacheLoss(std::unique_ptr<Loss> inner, GradCacheOptions optio
 }
 
 std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::SentenceEncoder& model,
-                                                                  const ModelBatch& batch,
+                                                                  const model::Batch& batch,
                                                                   std::vector<std::vector<RngState>>* states,
                                                                   at::Tensor* last_with_graph) {
   std::vector<std::vector<at::Tensor>> reps(batch.columns.size());
@@ -99,17 +88,17 @@ std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::Sentenc
       if (states) (*states)[c].push_back(capture_rng(column.input_ids.device()));
       if (last_with_graph && c + 1 == batch.columns.size() && i + 1 == ranges.size()) {
         at::AutoGradMode with_grad(true);
-        *last_with_graph = embed(model, slice_rows(column, begin, end));
+        *last_with_graph = embed(model, model::slice_rows(column, begin, end));
         reps[c].push_back(last_with_graph->detach());
       } else {
-        reps[c].push_back(embed(model, slice_rows(column, begin, end)));
+        reps[c].push_back(embed(model, model::slice_rows(column, begin, end)));
       }
     }
   }
   return reps;
 }
 
-at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, nullptr, nullptr);
   at::NoGradGuard no_grad;
@@ -120,7 +109,7 @@ at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatc
   return inner_->compute(embeddings);
 }
 
-at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale) {
+at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const model::Batch& batch, double scale) {
   validate(batch);
   // (1) Embed without grad, one RNG snapshot per mini-batch. The very last mini-batch keeps its
   // graph instead, so step (3) needs no second forward for it.
@@ -170,7 +159,7 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   for (size_t k = 0; k < replays.size(); ++k) {
     const MiniBatch& m = replays[k];
     restore_rng(states[m.column][m.index]);
-    at::Tensor rep = embed(model, slice_rows(batch.columns[m.column], m.begin, m.end));
+    at::Tensor rep = embed(model, model::slice_rows(batch.columns[m.column], m.begin, m.end));
     if (!rep.requires_grad()) continue;
     if (k + 1 == replays.size()) notify_final_backward();
     rep.backward(cache[m.column].narrow(0, m.begin, m.end - m.begin).to(rep.scalar_type()));

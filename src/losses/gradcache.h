@@ -39,8 +39,6 @@ struct GradCacheOptions {
 /// Row ranges [begin, end) of the mini-batches of one column.
 std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBatch& batch,
                                                            const GradCacheOptions& options);
-/// Rows [begin, end) of a token batch, without trailing all-padding columns.
-model::TokenBatch slice_rows(const model::TokenBatch& batch, int64_t begin, int64_t end);
 
 /// The default generators' states (CPU, and the device's when it is not the CPU).
 struct RngState {
@@ -59,9 +57,9 @@ class GradCacheLoss : public Loss {
   at::Tensor compute(const EmbeddingBatch& batch) override { return inner_->compute(batch); }
   /// Evaluation: embeds in mini-batches without grad; the result has no graph to the parameters
   /// (train with forward_backward).
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
-  at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0) override;
-  void add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch, EmbeddingBatch& embeddings) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
+  at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch, double scale = 1.0) override;
+  void add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch, EmbeddingBatch& embeddings) override {
     inner_->add_side_inputs(model, batch, embeddings);
   }
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
@@ -75,7 +73,7 @@ class GradCacheLoss : public Loss {
  private:
   /// Step (1). `last_with_graph`: if given, the last mini-batch of the last column is embedded with
   /// grad and returned there too (its detached copy is in the result like the others).
-  std::vector<std::vector<at::Tensor>> embed_no_grad(model::SentenceEncoder& model, const ModelBatch& batch,
+  std::vector<std::vector<at::Tensor>> embed_no_grad(model::SentenceEncoder& model, const model::Batch& batch,
                                                      std::vector<std::vector<RngState>>* states,
                                                      at::Tensor* last_with_graph);
 

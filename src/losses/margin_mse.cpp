@@ -12,15 +12,15 @@ const char* kInputs =
 class MarginMSELoss : public Loss {
  public:
   explicit MarginMSELoss(PairwiseScoreFn similarity) : similarity_(similarity) {
-    spec_ = {"MarginMSELoss", 3, -1, LabelKind::kFloatVector, kInputs};
+    spec_ = {"MarginMSELoss", 3, -1, LabelKind::kFloat32Vector, kInputs};
   }
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override {
     validate(with_matrix_labels(batch));
     return margin_mse_loss(batch.columns, batch.labels, similarity_);
   }
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
-    ModelBatch copy = batch;
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override {
+    model::Batch copy = batch;
     if (copy.labels.defined() && copy.labels.dim() == 1) copy.labels = copy.labels.unsqueeze(1);
     return Loss::forward(model, copy);
   }

@@ -8,7 +8,7 @@ namespace {
 class OnlineContrastiveLoss : public Loss {
  public:
   OnlineContrastiveLoss(SiameseDistance metric, double margin) : metric_(metric), margin_(margin) {
-    spec_ = {"OnlineContrastiveLoss", 2, 2, LabelKind::kFloat, "(anchor, other) pairs | 1 if positive, 0 if negative"};
+    spec_ = {"OnlineContrastiveLoss", 2, 2, LabelKind::kFloat32, "(anchor, other) pairs | 1 if positive, 0 if negative"};
   }
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override {

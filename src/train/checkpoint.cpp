@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "common/check.h"
+#include "common/log.h"
 #include "common/remove_tree.h"
 #include "model/safetensors.h"
 
@@ -96,8 +98,49 @@ void load_loss_parameters(const fs::path& dir, const std::vector<NamedParameter>
 
 }  // namespace
 
+namespace {
+
+fs::path generator_file(const fs::path& dir, const std::string& prefix, int rank) {
+  return dir / (prefix + "rng_state_" + std::to_string(rank) + ".pt");
+}
+
+/// The CPU generator, and the device's when the rank trains on one (dropout masks come from it).
+void save_generators(const fs::path& dir, int rank, const at::Device& device) {
+  torch::save(at::detail::getDefaultCPUGenerator().get_state(), generator_file(dir, "", rank).string());
+  if (device.is_cuda()) {
+    at::Generator cuda = at::globalContext().defaultGenerator(device);
+    std::lock_guard<std::mutex> lock(cuda.mutex());
+    torch::save(cuda.get_state(), generator_file(dir, "cuda_", rank).string());
+  }
+}
+
+void load_generators(const fs::path& dir, int rank, const at::Device& device) {
+  const fs::path cpu_file = generator_file(dir, "", rank);
+  NEG_CHECK(fs::exists(cpu_file), cpu_file.string(), " is missing: resume with the same number of ranks");
+  at::Tensor state;
+  torch::load(state, cpu_file.string());
+  at::Generator cpu = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    cpu.set_state(state);
+  }
+  if (!device.is_cuda()) return;
+  const fs::path cuda_file = generator_file(dir, "cuda_", rank);
+  if (!fs::exists(cuda_file)) {
+    log::warn("rank ", rank, ": ", cuda_file.string(), " is missing (checkpoint written on CPU?): the CUDA generator "
+              "starts from the seed, so dropout masks differ from an uninterrupted run");
+    return;
+  }
+  torch::load(state, cuda_file.string());
+  at::Generator cuda = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(cuda.mutex());
+  cuda.set_state(state);
+}
+
+}  // namespace
+
 std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
+                            AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
                             const std::vector<NamedParameter>& loss_parameters) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(state.step));
   const fs::path tmp = final_dir.string() + ".partial";
@@ -105,12 +148,11 @@ std::string save_checkpoint(const std::string& output_dir, model::SentenceEncode
     remove_tree(tmp.string());
     model.save(tmp.string());
     save_loss_parameters(tmp.string(), loss_parameters);
-    torch::save(optimizer, (tmp / "optimizer.pt").string());
+    optimizer.save((tmp / "optimizer.pt").string());
     std::ofstream(tmp / "trainer_state.json") << state.to_json().dump(2) << "\n";
   }
   comm.barrier();
-  at::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-  torch::save(rng, (tmp / ("rng_state_" + std::to_string(comm.rank()) + ".pt")).string());
+  save_generators(tmp, comm.rank(), optimizer.parameters().front().device());
   comm.barrier();
   if (comm.rank() == 0) {
     fsync_tree(tmp);
@@ -122,7 +164,7 @@ std::string save_checkpoint(const std::string& output_dir, model::SentenceEncode
   return final_dir.string();
 }
 
-TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank,
+TrainerState load_checkpoint(const std::string& dir, AdamW& optimizer, int rank,
                              const std::vector<NamedParameter>& loss_parameters) {
   const fs::path path(dir);
   const fs::path state_file = path / "trainer_state.json";
@@ -135,14 +177,9 @@ TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimi
     NEG_FAIL(state_file.string(), ": invalid JSON (", e.what(), ")");
   }
   TrainerState state = TrainerState::from_json(json, state_file.string());
-  torch::load(optimizer, (path / "optimizer.pt").string());
+  optimizer.load((path / "optimizer.pt").string());
   load_loss_parameters(path, loss_parameters);
-  const fs::path rng_file = path / ("rng_state_" + std::to_string(rank) + ".pt");
-  NEG_CHECK(fs::exists(rng_file), rng_file.string(), " is missing: resume with the same number of ranks");
-  at::Tensor rng;
-  torch::load(rng, rng_file.string());
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(rng);
+  load_generators(path, rank, optimizer.parameters().front().device());
   return state;
 }
 

@@ -74,14 +74,14 @@ TEST_F(PreparedSnli, PrefetchedBatchesHoldTheTokenizersIdsOfTheSourceRows) {
   Prefetcher prefetcher(std::move(sampler), {reader}, tokenizer.pad_id(), {4, true});
   for (int step = 0; step < 60; ++step) {  // crosses an epoch (50 steps)
     const CollatedBatch batch = prefetcher.next();
-    ASSERT_EQ(batch.columns.size(), 3u);
+    ASSERT_EQ(batch.inputs.columns.size(), 3u);
     for (size_t i = 0; i < batch.rows.size(); ++i) {
       for (size_t c = 0; c < 3; ++c) {
         const std::string& text = table.records[batch.rows[i]].fields[c];
-        ASSERT_EQ(batch.texts[c][i], text);
+        ASSERT_EQ(batch.inputs.texts[c][i], text);
         const auto expected = tokenizer.encode(text, 12);
-        const auto ids = batch.columns[c].input_ids[i];
-        const auto mask = batch.columns[c].attention_mask[i];
+        const auto ids = batch.inputs.columns[c].input_ids[i];
+        const auto mask = batch.inputs.columns[c].attention_mask[i];
         ASSERT_EQ(mask.sum().item<int64_t>(), static_cast<int64_t>(expected.size()));
         for (size_t t = 0; t < expected.size(); ++t) ASSERT_EQ(ids[t].item<int64_t>(), expected[t]);
       }

@@ -26,6 +26,15 @@ def run_negatron(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+def prepare_datasets(root, model, sources) -> dict:
+    """`negatron prepare` of every {name: [input, prepare args...]} into root/ds_<name>; returns {name: folder}."""
+    out = {}
+    for name, args in sources.items():
+        out[name] = Path(root) / f"ds_{name}"
+        run_negatron("prepare", "--model", model, "--input", *args, "--output", out[name], "--no-progress")
+    return out
+
+
 def minilm_path() -> Path:
     override = os.environ.get("NEGATRON_TEST_MODEL")
     if override:

@@ -1,0 +1,37 @@
+#pragma once
+// What one training step feeds a loss: the token batches of a dataset's text columns, their labels
+// and, for losses that re-tokenize for another model, the raw texts. The prefetcher builds it
+// (data/prefetcher.h), losses consume it as it is; the label kind is the one a dataset's manifest
+// declares and a loss's spec asks for.
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+#include "model/token_batch.h"
+
+namespace negatron::model {
+
+enum class LabelKind {
+  kNone,           // no labels
+  kInt64,          // [B] int64 class ids
+  kFloat32,        // [B] float scores
+  kFloat32Vector,  // [B, k] float (teacher embeddings, score lists)
+};
+
+/// "none", "int64", "float32", "float32_vector" (the manifest's spelling).
+std::string label_kind_name(LabelKind kind);
+/// Accepts the names above and the CLI spellings "int", "float", "float-vector".
+LabelKind parse_label_kind(const std::string& name);
+
+struct Batch {
+  std::vector<TokenBatch> columns;              // one per text column, in column order
+  at::Tensor labels;                            // see LabelKind; undefined when none
+  std::vector<std::vector<std::string>> texts;  // [column][row], when the dataset keeps its text
+
+  int64_t rows() const { return columns.empty() ? 0 : columns.front().rows(); }
+  /// The tensors on `device` (non_blocking: see TokenBatch::to).
+  Batch to(const at::Device& device, bool non_blocking = false) const;
+};
+
+}  // namespace negatron::model
