@@ -33,7 +33,10 @@ namespace {
 // Rows per attention chunk on packed input. Attention needs the padded layout; padding a whole
 // batch to its longest row (a stacked batch: to the longest row of every column) makes attention's
 // elementwise work (mask, softmax, dropout over [B, H, T, T]) grow with the longest row. Chunks of
-// consecutive rows are each padded to their own longest row instead.
+// consecutive rows are each padded to their own longest row instead. Training only: in inference
+// a row's bits would then depend on its chunk-mates' lengths, and identical texts encoded in one
+// batch must embed identically (exact score ties in retrieval evaluation, as sentence-transformers
+// has them); encode() sorts by length, so an inference batch has little padding to save anyway.
 constexpr int64_t kAttentionChunkRows = 32;
 
 /// `mask` ([B or 1, H or 1, T or 1, T]) for rows [begin, end) and the first `width` positions.
@@ -48,7 +51,7 @@ at::Tensor narrow_mask(const at::Tensor& mask, int64_t rows, int64_t begin, int6
 at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias,
                                   const TokenPacking* packing) {
   const int64_t rows = packing ? packing->layout().rows() : 0;
-  if (packing && packing->has_padding() && rows > kAttentionChunkRows) {
+  if (packing && is_training() && packing->has_padding() && rows > kAttentionChunkRows) {
     // Chunks of rows, each padded to its own longest row; the tokens of rows [b, e) are the packed
     // range [starts[b], starts[e]).
     const TokenLayout& layout = packing->layout();

@@ -1,6 +1,8 @@
 #include "train/loss_window.h"
 
+#include <cmath>
 #include <limits>
+#include <sstream>
 
 #include <ATen/core/grad_mode.h>
 
@@ -45,6 +47,19 @@ LossWindow::Summary LossWindow::take(distributed::Communicator& comm, double com
   sums_.zero_();
   sums_[2 * datasets_ + 1].fill_(-1);
   return out;
+}
+
+std::string format_dataset_losses(const std::vector<std::string>& names, const std::vector<double>& losses) {
+  std::ostringstream out;
+  out.precision(4);
+  out << "loss";
+  for (size_t d = 0; d < losses.size(); ++d) {
+    out << (d == 0 ? " " : " | ");
+    if (losses.size() > 1) out << names.at(d) << ' ';
+    if (std::isnan(losses[d])) out << '-';
+    else out << losses[d];
+  }
+  return out.str();
 }
 
 }  // namespace negatron::train

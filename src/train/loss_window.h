@@ -6,6 +6,7 @@
 // skipped step's loss never enters the sums.
 #include <ATen/ATen.h>
 
+#include <string>
 #include <vector>
 
 #include "distributed/communicator.h"
@@ -34,5 +35,9 @@ class LossWindow {
   int datasets_;
   at::Tensor sums_;  // float64 [2 * datasets + 2]: loss sums, step counts, skipped, first skipped step
 };
+
+/// The progress line's loss part: "loss 0.4123" for one dataset, "loss nli 0.4123 | sts 8.012" for
+/// several (each dataset's last logged windowed mean; "-" before its first logging step).
+std::string format_dataset_losses(const std::vector<std::string>& names, const std::vector<double>& losses);
 
 }  // namespace negatron::train

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "common/check.h"
@@ -155,7 +156,7 @@ void Trainer::flush_window(double lr) {
   const distributed::CommStats& comm = parts_.comm->stats();  // cumulative bytes this rank sent
   for (size_t d = 0; d < summary.steps.size(); ++d) {
     if (summary.steps[d] == 0) continue;
-    last_logged_loss_ = summary.mean_loss[d];
+    last_logged_loss_.at(d) = summary.mean_loss[d];
     metrics_.write({{"type", "train"}, {"step", state_.step}, {"loss", summary.mean_loss[d]}, {"learning_rate", lr},
                     {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(d)},
                     {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
@@ -193,6 +194,7 @@ TrainResult Trainer::run() {
   window_ = std::make_unique<LossWindow>(static_cast<int>(parts_.losses.size()), parts_.device);
   clock_ = std::make_unique<StepClock>(parts_.device);
   dataset_seen_.assign(parts_.losses.size(), false);
+  last_logged_loss_.assign(parts_.losses.size(), std::numeric_limits<double>::quiet_NaN());
   Progress progress("train", total_steps_ - state_.step, true, "step");
   window_wall_.lap();
   while (state_.step < total_steps_) {
@@ -212,9 +214,7 @@ TrainResult Trainer::run() {
     state_.sampler = parts_.data->state();
     if (!first_of_dataset) steady_step_host_reads_ += host_read_count() - reads_before;
     if (state_.step % std::max<int64_t>(1, t.logging_steps) == 0 || state_.step == total_steps_) flush_window(last_lr_);
-    std::ostringstream suffix;
-    suffix << "loss " << last_logged_loss_;
-    progress.advance(1, suffix.str());
+    progress.advance(1, format_dataset_losses(parts_.dataset_names, last_logged_loss_));
     if (t.eval_steps > 0 && state_.step % t.eval_steps == 0 && state_.step < total_steps_) {
       const Metrics metrics = evaluate(state_.step);
       parts_.model->train(config_.model.dropout);

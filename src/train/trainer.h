@@ -75,7 +75,7 @@ class Trainer {
   Stopwatch window_wall_;
   std::vector<bool> dataset_seen_;        // a dataset's first step checks the gradient layout
   int64_t steady_step_host_reads_ = 0;   // host reads inside steady-state steps (see the top)
-  double last_logged_loss_ = 0;
+  std::vector<double> last_logged_loss_;  // per dataset: its last logged windowed mean (NaN: none yet)
   double last_lr_ = 0;
   // Set on the first step when distributed.overlap_grad_reduce selects it (after parts_: it hooks
   // the parameters and uses the communicator, so it goes first).
