@@ -38,6 +38,34 @@ endif()
 find_package(Torch REQUIRED)
 message(STATUS "libtorch ${Torch_VERSION} from ${NEGATRON_TORCH_DIR}")
 
+# Apache Arrow and Parquet C++ (Parquet input) from the pip `pyarrow` wheel, found through the same
+# Python as torch: the wheel ships the headers (pyarrow/include) and the libraries as libarrow.so.<so>
+# and libparquet.so.<so> without unversioned symlinks, so they are imported by full path. Arrow's
+# headers need C++20: only the translation unit that reads Parquet includes them (src/CMakeLists.txt).
+execute_process(
+  COMMAND "${NEGATRON_PYTHON}" -c
+          "import pyarrow as pa;print(pa.get_include());print(pa.get_library_dirs()[0]);print(pa.cpp_build_info.so_version);print(pa.__version__)"
+  OUTPUT_VARIABLE _arrow_out OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _arrow_rc)
+if(NOT _arrow_rc EQUAL 0)
+  message(FATAL_ERROR "cannot import pyarrow with ${NEGATRON_PYTHON}; run launch/setup.sh (requirements.txt pins it)")
+endif()
+string(REPLACE "\n" ";" _arrow_out "${_arrow_out}")
+list(GET _arrow_out 0 NEGATRON_ARROW_INCLUDE_DIR)
+list(GET _arrow_out 1 _arrow_lib_dir)
+list(GET _arrow_out 2 _arrow_so)
+list(GET _arrow_out 3 _arrow_version)
+foreach(_lib arrow parquet)
+  set(_path "${_arrow_lib_dir}/lib${_lib}.so.${_arrow_so}")
+  if(NOT EXISTS "${_path}")
+    message(FATAL_ERROR "pyarrow ${_arrow_version} has no ${_path}")
+  endif()
+  add_library(Arrow::${_lib} SHARED IMPORTED)
+  set_target_properties(Arrow::${_lib} PROPERTIES IMPORTED_LOCATION "${_path}" IMPORTED_SONAME "lib${_lib}.so.${_arrow_so}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${NEGATRON_ARROW_INCLUDE_DIR}")
+endforeach()
+set_target_properties(Arrow::parquet PROPERTIES INTERFACE_LINK_LIBRARIES Arrow::arrow)
+message(STATUS "Arrow/Parquet ${_arrow_version} from ${_arrow_lib_dir}")
+
 # NCCL: link the copy torch itself loads (the nvidia-nccl wheel), so one process never holds two.
 find_package(CUDAToolkit)
 find_path(NCCL_INCLUDE_DIR nccl.h
