@@ -11,8 +11,8 @@
 #include "common/check.h"
 #include "common/log.h"
 #include "common/progress.h"
-#include "data/input_split.h"
 #include "distributed/collective_step.h"
+#include "mining/batched_encoding.h"
 #include "mining/mined_dataset.h"
 #include "mining/mining_report.h"
 #include "mining/sharded_corpus.h"
@@ -35,64 +35,51 @@ void check_similarity(const std::string& model_dir) {
             name, "' is not supported by negatron mine (cosine or dot)");
 }
 
-std::vector<std::string> slice(const std::vector<std::string>& texts, int64_t begin, int64_t end) {
-  return std::vector<std::string>(texts.begin() + begin, texts.begin() + end);
-}
-
-struct Encoding {
-  model::SentenceEncoder& encoder;
-  at::Device device;
-  int64_t batch_size;
-
-  at::Tensor operator()(const std::vector<std::string>& texts, bool progress) const {
-    model::EncodeOptions options;
-    options.batch_size = batch_size;
-    options.normalize = true;
-    options.show_progress = progress;
-    if (texts.empty()) return at::empty({0, encoder.embedding_dimension()}, at::kFloat).to(device);
-    return encoder.encode(texts, options).to(device);
-  }
-};
-
-/// Every query's negatives and positive scores, chunk after chunk of queries.
-std::vector<QueryNegatives> search_all(const MiningData& data, const ShardedCorpus& corpus, const Encoding& encode,
-                                       const MineOptions& o, int64_t range_max, distributed::Communicator& comm,
-                                       SelectionCounts& counts) {
-  const int64_t queries = static_cast<int64_t>(data.queries.size());
+/// Every query's negatives and positive scores. Queries go in chunks of whole encoder batches
+/// (batched_encoding.h), as many as fit options.score_memory_mb of scores (float64 and float32: 12
+/// bytes each) against the widest slice.
+std::vector<QueryNegatives> search_all(const MiningData& data, const ShardedCorpus& corpus,
+                                       model::SentenceEncoder& encoder, at::Device device, const MineOptions& o,
+                                       int64_t range_max, distributed::Communicator& comm, SelectionCounts& counts) {
   const int64_t k = range_max + data.max_rows_per_anchor;
   const int64_t widest_slice = (static_cast<int64_t>(data.corpus.size()) + comm.world_size() - 1) / comm.world_size();
-  const int64_t chunk = std::clamp<int64_t>((o.score_memory_mb << 20) / (4 * std::max<int64_t>(1, widest_slice)), 1, queries);
-  std::vector<QueryNegatives> out(queries);
-  Progress progress("mine", queries, o.progress, "queries");
-  for (int64_t first = 0; first < queries; first += chunk) {
-    const int64_t end = std::min(queries, first + chunk), count = end - first;
-    at::Tensor embeddings;
-    run_collectively(comm, [&] {
-      embeddings = encode(slice(data.queries, first + data::slice_begin(count, comm.world_size(), comm.rank()),
-                                first + data::slice_begin(count, comm.world_size(), comm.rank() + 1)),
-                          false);
-    });
-    embeddings = comm.all_gather(embeddings);
+  const int64_t chunk_queries = std::max<int64_t>(1, (o.score_memory_mb << 20) / (12 * std::max<int64_t>(1, widest_slice)));
+  const std::vector<std::vector<int64_t>> batches = length_batches(data.queries, o.batch_size);
+  std::vector<QueryNegatives> out(data.queries.size());
+  Progress progress("mine", static_cast<int64_t>(data.queries.size()), o.progress, "queries");
+  for (size_t first = 0; first < batches.size();) {
+    size_t end = first + 1;
+    int64_t count = static_cast<int64_t>(batches[first].size());
+    while (end < batches.size() && count + static_cast<int64_t>(batches[end].size()) <= chunk_queries) {
+      count += static_cast<int64_t>(batches[end++].size());
+    }
+    EncodedRows local;
+    run_collectively(comm, [&] { local = encode_batches(encoder, data.queries, batches, first, end, comm, device, false); });
+    const at::Tensor embeddings = comm.all_gather(local.embeddings);
+    const at::Tensor query_ids = comm.all_gather(local.ids).cpu().contiguous();
     const TopK top = corpus.search(embeddings, k);
     const at::Tensor scores = top.scores.cpu().contiguous(), ids = top.ids.cpu().contiguous();
-    std::vector<int64_t> pair_query, pair_corpus;
-    for (int64_t q = first; q < end; ++q) {
-      for (int64_t id : data.positives[q]) pair_query.push_back(q - first), pair_corpus.push_back(id);
+    const int64_t* query_of_row = query_ids.data_ptr<int64_t>();
+    std::vector<int64_t> pair_row, pair_corpus;
+    for (int64_t row = 0; row < count; ++row) {
+      for (int64_t id : data.positives[query_of_row[row]]) pair_row.push_back(row), pair_corpus.push_back(id);
     }
-    const at::Tensor positive_scores = corpus.pair_scores(embeddings, at::tensor(pair_query, at::kLong),
-                                                          at::tensor(pair_corpus, at::kLong)).contiguous();
+    const at::Tensor positive_scores =
+        corpus.pair_scores(embeddings, at::tensor(pair_row, at::kLong), at::tensor(pair_corpus, at::kLong)).contiguous();
     const float* positive = positive_scores.data_ptr<float>();
-    for (int64_t q = first; q < end; ++q) {
+    for (int64_t row = 0; row < count; ++row) {
+      const int64_t q = query_of_row[row];
       QueryNegatives& result = out[q];
       result.positive_scores.assign(positive, positive + data.positives[q].size());
       positive += data.positives[q].size();
       std::mt19937_64 rng(o.seed ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(q + 1)));
-      const QueryCandidates candidates{scores[q - first].data_ptr<float>(), ids[q - first].data_ptr<int64_t>(), k,
+      const QueryCandidates candidates{scores[row].data_ptr<float>(), ids[row].data_ptr<int64_t>(), k,
                                        &data.positives[q],
                                        *std::min_element(result.positive_scores.begin(), result.positive_scores.end())};
       result.negatives = select_negatives(candidates, o, range_max, rng, counts);
     }
     progress.advance(count);
+    first = end;
   }
   progress.finish();
   return out;
@@ -123,17 +110,15 @@ MineResult mine_hard_negatives(const MineOptions& o, model::SentenceEncoder& enc
   log::info0("mining ", o.num_negatives, " negative(s) for ", data.queries.size(), " anchor(s) (", data.rows,
              " rows) among ", data.corpus.size(), " corpus texts; candidate ranks [", o.range_min, ", ", range_max, ")");
 
-  const Encoding encode{encoder, device, o.batch_size};
   const int64_t corpus_size = static_cast<int64_t>(data.corpus.size());
-  const int64_t first_id = data::slice_begin(corpus_size, comm.world_size(), comm.rank());
-  at::Tensor shard;
+  const std::vector<std::vector<int64_t>> corpus_batches = length_batches(data.corpus, o.batch_size);
+  EncodedRows shard;
   run_collectively(comm, [&] {
-    shard = encode(slice(data.corpus, first_id, data::slice_begin(corpus_size, comm.world_size(), comm.rank() + 1)),
-                   o.progress);
+    shard = encode_batches(encoder, data.corpus, corpus_batches, 0, corpus_batches.size(), comm, device, o.progress);
   });
-  const ShardedCorpus corpus(shard, first_id, comm);
+  const ShardedCorpus corpus(shard.embeddings, shard.ids, comm);
   SelectionCounts counts;
-  const std::vector<QueryNegatives> outcome = search_all(data, corpus, encode, o, range_max, comm, counts);
+  const std::vector<QueryNegatives> outcome = search_all(data, corpus, encoder, device, o, range_max, comm, counts);
   const MinedRows rows = assemble_rows(data, outcome, o);
   log_mining_report(rows, counts, o);
 

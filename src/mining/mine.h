@@ -5,11 +5,14 @@
 // "scores" = [positive score, negative scores...]. Rows come in mine_hard_negatives' order: anchors by
 // first appearance, then each anchor's distinct positives, then (triplets) its negatives best first.
 //
-// On N ranks: every rank reads the texts; rank r encodes corpus slice r and keeps it (ShardedCorpus);
-// queries go in chunks sized so that chunk x slice scores fit options.score_memory_mb, each chunk's
-// queries encoded a slice per rank and all-gathered; exact top-k per rank, merged across ranks; the
-// choice of negatives (negative_selection.h) is then the same on every rank, and rank r tokenizes and
-// writes shards r, r + N, ... (DatasetWriter publishes them once all are written).
+// On N ranks: every rank reads the texts; rank r encodes every N-th batch of the corpus and keeps
+// those rows (ShardedCorpus); queries go in chunks sized so that chunk x slice scores fit
+// options.score_memory_mb, each chunk's batches encoded across the ranks the same way and
+// all-gathered; exact top-k per rank, merged across ranks; the choice of negatives
+// (negative_selection.h) is then the same on every rank, and rank r tokenizes and writes shards
+// r, r + N, ... (DatasetWriter publishes them once all are written). Encoder batches do not depend on
+// N (batched_encoding.h), so neither do the embeddings, and the dataset is byte for byte the same at
+// any rank count.
 #include <ATen/ATen.h>
 
 #include <cstdint>
