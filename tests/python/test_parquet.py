@@ -140,8 +140,7 @@ def test_row_groups_are_streamed(tmp_path, minilm):
     pq.write_table(pa.table({"a": [p[0] for p in pairs[:1500]], "b": [p[1] for p in pairs[:1500]]}), small)
     writer = pq.ParquetWriter(large, pa.schema([("a", pa.string()), ("b", pa.string())]))
     for _ in range(15):
-        writer.write_table(pa.table({"a": [p[0] for p in pairs[:10000]], "b": [p[1] for p in pairs[:10000]]}),
-                           row_group_size=5000)
+        writer.write_table(pa.table({"a": [p[0] for p in pairs], "b": [p[1] for p in pairs]}), row_group_size=5000)
     writer.close()
     common = ["--model", minilm, "--columns", "a,b", "--shard-rows", 50000, "--chunk-rows", 5000, "--threads", 2,
               "--no-progress"]
