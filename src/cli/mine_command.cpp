@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <optional>
 
+#include "cli/collective_failure.h"
 #include "cli/commands.h"
 #include "common/log.h"
 #include "distributed/bootstrap.h"
-#include "distributed/collective_step.h"
 #include "mining/mine.h"
 
 namespace negatron::cli {
@@ -42,10 +42,9 @@ int run_mine(MineArgs& args) {
   encoder->to(runtime.device);
   encoder->eval();
   mining::MineResult result;
-  try {
-    result = mining::mine_hard_negatives(o, *encoder, runtime.device, *runtime.comm);
-  } catch (const distributed::CollectiveFailure& failure) {  // every rank knows; rank 0 tells
-    if (runtime.comm->rank() == 0) log::error(failure.what());
+  if (run_reporting_collective_failure(*runtime.comm, [&] {
+        result = mining::mine_hard_negatives(o, *encoder, runtime.device, *runtime.comm);
+      }) != 0) {
     return 1;
   }
   log::info0("mined ", result.rows, " rows for ", result.queries, " anchor(s) from a corpus of ", result.corpus,

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "cli/collective_failure.h"
 #include "cli/commands.h"
 #include "common/log.h"
 #include "data/dataset_reader.h"
@@ -15,7 +16,6 @@
 #include "data/prefetcher.h"
 #include "data/prepare.h"
 #include "distributed/bootstrap.h"
-#include "distributed/collective_step.h"
 #include "model/sentence_encoder.h"
 
 namespace negatron::cli {
@@ -103,10 +103,9 @@ int run_prepare(PrepareArgs& args) {
     teacher = std::make_unique<data::Teacher>(make_teacher(args));
   }
   data::PrepareResult result;
-  try {
-    result = data::prepare_dataset(o, encoder->tokenizer(), *runtime.comm, teacher.get());
-  } catch (const distributed::CollectiveFailure& failure) {  // every rank knows; rank 0 tells
-    if (runtime.comm->rank() == 0) log::error(failure.what());
+  if (run_reporting_collective_failure(*runtime.comm, [&] {
+        result = data::prepare_dataset(o, encoder->tokenizer(), *runtime.comm, teacher.get());
+      }) != 0) {
     return 1;
   }
   log::info0("prepared ", result.rows, " rows in ", result.shards, " shard(s) in ", result.seconds, " s (",

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,15 @@ def run_negatron(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run([negatron_bin(), *map(str, args)], capture_output=True, text=True, **kwargs)
     if check:
         assert result.returncode == 0, f"negatron {' '.join(map(str, args))} failed:\n{result.stderr}"
+    return result
+
+
+def run_negatron_ranks(ranks: int, *args, check=True) -> subprocess.CompletedProcess:
+    """Runs the CLI under `mpirun -np ranks` (the environment allows root and oversubscription)."""
+    command = [shutil.which("mpirun") or "mpirun", "-np", str(ranks), negatron_bin(), *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
     return result
 
 

@@ -5,15 +5,13 @@ candidates whose scores tie within that noise may trade places; each such differ
 sentence-transformers' own scores, and they must stay rare. Also: the output is byte for byte the same
 at 1 and 2 ranks, and bad inputs are clear errors that leave nothing behind."""
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
-import h5py
 
-from conftest import DATA, negatron_bin, run_negatron, sts_sentences
+from conftest import DATA, run_negatron, run_negatron_ranks, sts_sentences
 
 TIE = 2e-5  # float32 noise between the two encoders' scores (cosine in [-1, 1])
 
@@ -66,17 +64,11 @@ def st_mine(st_model, inputs, **options):
                                cache_folder=str(directory / "st_cache"), **options)
 
 
-def negatron_mine(minilm, inputs, out, *args, np_=1, check=True):
+def negatron_mine(minilm, inputs, out, *args, np_=1):
     directory, _, _ = inputs
-    command = [negatron_bin(), "mine", "--model", str(minilm), "--input", str(directory / "pairs.tsv"), "--corpus",
-               str(directory / "corpus.txt"), "--output-scores", "--keep-text", "--no-progress", "--output", str(out),
-               *map(str, args)]
-    if np_ > 1:
-        command = [shutil.which("mpirun") or "mpirun", "-np", str(np_), *command]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if check:
-        assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
-    return result
+    return run_negatron_ranks(np_, "mine", "--model", minilm, "--input", directory / "pairs.tsv", "--corpus",
+                              directory / "corpus.txt", "--output-scores", "--keep-text", "--no-progress", "--output",
+                              out, *args)
 
 
 def read_dataset(out: Path):

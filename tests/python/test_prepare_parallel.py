@@ -5,23 +5,16 @@ modules give the expected rows independently. With --on-error fail the job stops
 the error a single process reports first, and leaves nothing behind."""
 import csv
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import DATA, negatron_bin
+from conftest import DATA, run_negatron_ranks
 from test_prepare import load
 
 
 def mpirun_prepare(np_, *args, check=True):
-    command = [shutil.which("mpirun") or "mpirun", "-np", str(np_), negatron_bin(), "prepare", *map(str, args),
-               "--no-progress"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if check:
-        assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
-    return result
+    return run_negatron_ranks(np_, "prepare", *args, "--no-progress", check=check)
 
 
 def shard_bytes(dataset: Path):
