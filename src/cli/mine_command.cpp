@@ -18,8 +18,9 @@ struct MineArgs {
   mining::MineOptions options;
   std::string on_error = "fail", backend = "auto";
   bool no_header = false;
-  // CLI11 has no std::optional<double>: NaN means "not given".
-  double range_max = -1, max_score = NAN, min_score = NAN, absolute_margin = NAN, relative_margin = NAN;
+  // Not given: range_max -1, the scores and margins NaN (CLI11 has no std::optional).
+  int64_t range_max = -1;
+  double max_score = NAN, min_score = NAN, absolute_margin = NAN, relative_margin = NAN;
 };
 
 std::optional<double> given(double value) { return std::isnan(value) ? std::nullopt : std::optional<double>(value); }
@@ -29,7 +30,7 @@ int run_mine(MineArgs& args) {
   NEG_CHECK(args.on_error == "skip" || args.on_error == "fail", "--on-error must be skip or fail, got ", args.on_error);
   o.skip_bad_rows = args.on_error == "skip";
   o.has_header = !args.no_header;
-  if (args.range_max >= 0) o.range_max = static_cast<int64_t>(args.range_max);
+  if (args.range_max >= 0) o.range_max = args.range_max;
   o.max_score = given(args.max_score);
   o.min_score = given(args.min_score);
   o.absolute_margin = given(args.absolute_margin);
@@ -73,7 +74,8 @@ void register_mine_command(CLI::App& app) {
   cmd->add_option("--corpus-column", o.corpus_column, "corpus text column (default: the only one, or 'text')");
   cmd->add_option("--range-min,--range_min", o.range_min, "skip the closest range_min candidates")->capture_default_str();
   cmd->add_option("--range-max,--range_max", args->range_max,
-                  "consider the closest range_max candidates (default: derived as sentence-transformers does)");
+                  "consider the closest range_max candidates (default: derived as sentence-transformers does)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-score,--max_score", args->max_score, "drop candidates scoring above this");
   cmd->add_option("--min-score,--min_score", args->min_score, "drop candidates scoring below this");
   cmd->add_option("--absolute-margin,--absolute_margin", args->absolute_margin,
