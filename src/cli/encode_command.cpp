@@ -55,7 +55,7 @@ void register_encode_command(CLI::App& app) {
   auto args = std::make_shared<EncodeArgs>();
   CLI::App* cmd = app.add_subcommand("encode", "Embed texts with a sentence-transformers model into an HDF5 file");
   cmd->add_option("--model", args->model, "sentence-transformers model folder")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--input", args->input, "texts: .txt (one per line), .jsonl, .csv or .tsv")
+  cmd->add_option("--input", args->input, "texts: .txt (one per line), .jsonl, .csv, .tsv or .parquet")
       ->required()->check(CLI::ExistingFile);
   cmd->add_option("--column", args->column, "column (key) holding the text for .jsonl/.csv/.tsv");
   cmd->add_option("--output", args->output, "output .h5 (dataset 'embeddings' [N, d] float32)")->required();

@@ -1,6 +1,7 @@
 #include "data/prepare_labels.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/check.h"
@@ -52,6 +53,10 @@ std::string parse_label(const std::string& text, double scale, LabelPlan& plan) 
 }  // namespace
 
 void BadRows::report(const std::string& message) {
+  if (silent) {
+    ++count;
+    return;
+  }
   NEG_CHECK(skip, message, " (use --on-error skip to skip such rows)");
   if (++count <= kWarnedRows) log::warn(message, " -- row skipped");
   if (count == kWarnedRows) log::warn("further skipped rows are counted but not shown");
@@ -65,6 +70,37 @@ void LabelScan::add(const std::string& label) {
     distinct.clear();
   }
   if (keep_distinct) distinct.insert(label);
+}
+
+void LabelScan::merge(const LabelScan& other) {
+  all_int = all_int && other.all_int;
+  any_number = any_number || other.any_number;
+  keep_distinct = keep_distinct && other.keep_distinct && !(map_only_without_numbers && any_number);
+  if (keep_distinct) {
+    distinct.insert(other.distinct.begin(), other.distinct.end());
+  } else {
+    distinct.clear();
+  }
+}
+
+std::string LabelScan::to_json() const {
+  return nlohmann::json{{"all_int", all_int},
+                        {"any_number", any_number},
+                        {"keep_distinct", keep_distinct},
+                        {"map_only_without_numbers", map_only_without_numbers},
+                        {"distinct", distinct}}
+      .dump();
+}
+
+LabelScan LabelScan::from_json(const std::string& text) {
+  const auto json = nlohmann::json::parse(text);
+  LabelScan scan;
+  scan.all_int = json.at("all_int").get<bool>();
+  scan.any_number = json.at("any_number").get<bool>();
+  scan.keep_distinct = json.at("keep_distinct").get<bool>();
+  scan.map_only_without_numbers = json.at("map_only_without_numbers").get<bool>();
+  scan.distinct = json.at("distinct").get<std::set<std::string>>();
+  return scan;
 }
 
 bool labels_need_scan(const PrepareOptions& o) {

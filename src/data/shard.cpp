@@ -45,8 +45,20 @@ void write_array(H5::Group& parent, const char* name, const T* data, hsize_t row
   properties.setFletcher32();
   properties.setShuffle();
   properties.setDeflate(1);
+  H5Pset_obj_track_times(properties.getId(), 0);
   H5::DataSet dataset = parent.createDataSet(name, file_type<T>(), H5::DataSpace(rank, dims, max_dims), properties);
   if (rows > 0) dataset.write(data, memory_type<T>());
+}
+
+/// A group whose object header carries no modification time (H5::Group has no such option).
+H5::Group create_untimed_group(H5::H5File& file, const std::string& name) {
+  H5::PropList creation(H5P_GROUP_CREATE);
+  H5Pset_obj_track_times(creation.getId(), 0);
+  const hid_t id = H5Gcreate2(file.getId(), name.c_str(), H5P_DEFAULT, creation.getId(), H5P_DEFAULT);
+  if (id < 0) throw H5::GroupIException("H5Gcreate2", "cannot create group " + name);
+  H5::Group group(id);  // takes a reference of its own
+  H5Gclose(id);
+  return group;
 }
 
 template <typename T>
@@ -181,9 +193,13 @@ ShardInfo write_shard(const std::string& path, const ShardBlock& block, const Da
     // The newest format versions checksum all metadata too, so a corrupt header is an error, not a crash.
     H5::FileAccPropList access;
     access.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    H5::H5File file(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
+    // No modification times in object headers: the same rows give the same bytes, so a dataset
+    // prepared by N ranks has the checksums of a single-process run.
+    H5::FileCreatPropList creation;
+    H5Pset_obj_track_times(creation.getId(), 0);
+    H5::H5File file(path, H5F_ACC_TRUNC, creation, access);
     for (size_t c = 0; c < block.ids.size(); ++c) {
-      H5::Group group = file.createGroup(column_group(c));
+      H5::Group group = create_untimed_group(file, column_group(c));
       write_ragged(group, "ids", "offsets", block.ids[c]);
       write_array(group, "hashes", block.hashes[c].data(), block.hashes[c].size());
       if (m.has_text) write_ragged(group, "utf8", "utf8_offsets", block.texts.at(c));

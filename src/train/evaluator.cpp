@@ -14,7 +14,7 @@ EvaluatorTable read_evaluator_table(const EvaluatorOptions& o, const std::vector
   data::TextTableOptions options;
   options.has_header = o.has_header;
   options.format = o.format;
-  options.jsonl_columns = names;
+  options.select_columns = names;
   const data::TextTable table = data::read_text_table(o.path, options);
   std::vector<size_t> index;
   for (const auto& name : names) index.push_back(table.column_index(name));

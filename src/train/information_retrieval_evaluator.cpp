@@ -47,7 +47,7 @@ struct Interner {
 void read_id_text(const std::string& path, const data::TextTableOptions& base, Interner& ids,
                   std::vector<std::string>& texts) {
   data::TextTableOptions options = base;
-  options.jsonl_columns = {"_id", "text"};
+  options.select_columns = {"_id", "text"};
   const data::TextTable table = data::read_text_table(path, options);
   const size_t id_column = table.column_index("_id"), text_column = table.column_index("text");
   for (const auto& record : table.records) {

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -33,6 +34,15 @@ def prepare_datasets(root, model, sources) -> dict:
         out[name] = Path(root) / f"ds_{name}"
         run_negatron("prepare", "--model", model, "--input", *args, "--output", out[name], "--no-progress")
     return out
+
+
+def run_negatron_ranks(ranks: int, *args, check=True) -> subprocess.CompletedProcess:
+    """Runs the CLI under `mpirun -np ranks` (the environment allows root and oversubscription)."""
+    command = [shutil.which("mpirun") or "mpirun", "-np", str(ranks), negatron_bin(), *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
+    return result
 
 
 def minilm_path() -> Path:
