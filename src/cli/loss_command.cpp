@@ -23,8 +23,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "common/log.h"
+#include "data/hdf5_image.h"
 #include "losses/registry.h"
 #include "model/sentence_encoder.h"
 
@@ -204,7 +206,8 @@ void run_embedding_level(const LossArgsCli& args, const nlohmann::json& params) 
   NEG_CHECK(value.dim() == 0, args.name, ": compute() returned a tensor of rank ", value.dim(), ", not a scalar");
   value.backward();
 
-  H5::H5File out(args.output, H5F_ACC_TRUNC);
+  data::Hdf5Image image;  // built in memory, published atomically
+  H5::H5File& out = image.file();
   write_tensor(out, "loss", value.to(at::kDouble));
   for (size_t c = 0; c < batch.columns.size(); ++c) {
     at::Tensor grad = batch.columns[c].grad();
@@ -212,6 +215,7 @@ void run_embedding_level(const LossArgsCli& args, const nlohmann::json& params) 
                  (grad.defined() ? grad : at::zeros_like(batch.columns[c])).to(input_dtype));
   }
   write_loss_parameters(out, *loss);
+  data::publish_hdf5(image, args.output);
   log::info(args.name, ": loss ", value.item<double>(), " on ", batch.columns.size(), " column(s) of ",
             batch.columns.front().size(0), " rows");
   if (args.repeat > 0) time_embedding_level(*loss, batch, args.repeat);  // after the outputs are written
@@ -229,18 +233,21 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
   model->zero_grad();
   at::Tensor value = loss->forward_backward(*model, batch, 1.0);
 
-  H5::H5File out(args.output, H5F_ACC_TRUNC);
+  data::Hdf5Image image;  // built in memory, published atomically
+  H5::H5File& out = image.file();
   write_tensor(out, "loss", value.to(at::kDouble));
   for (const auto& item : model->named_parameters()) {
     const at::Tensor& grad = item.value().grad();
     write_tensor(out, "param/" + item.key(), grad.defined() ? grad : at::zeros_like(item.value()));
   }
   write_loss_parameters(out, *loss);
+  data::publish_hdf5(image, args.output);
   log::info(args.name, ": loss ", value.item<double>(), " on ", batch.texts.size(), " column(s) of ",
             batch.texts.front().size(), " rows");
 }
 
 void run_loss(const LossArgsCli& args) {
+  check_writable_destination(args.output);
   if (args.threads > 0) at::set_num_threads(args.threads);
   nlohmann::json params;
   try {

@@ -143,6 +143,17 @@ void AppendFile::append(std::string_view record) {
            restored ? "; the partial record was removed, the earlier records are intact" : "");
 }
 
+void check_writable_destination(const std::string& path) {
+  NEG_CHECK(!path.empty() && path.back() != '/', "cannot write a file at '", path, "': not a file name");
+  struct stat info {};
+  NEG_CHECK(::stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode), "cannot write ", path, ": it is a folder");
+  const std::string folder = folder_of(path);
+  NEG_CHECK(::stat(folder.c_str(), &info) == 0 && S_ISDIR(info.st_mode), "cannot write ", path, ": the folder ",
+            folder, " does not exist");
+  NEG_CHECK(::access(folder.c_str(), W_OK) == 0, "cannot write ", path, ": the folder ", folder, " is not writable (",
+            std::strerror(errno), ")");
+}
+
 void fsync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

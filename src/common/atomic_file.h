@@ -67,6 +67,10 @@ class AppendFile {
   int fd_ = -1;
 };
 
+/// Fails early (before long work) when `path` could not be written: empty, a folder, or in a folder
+/// that does not exist or is not writable.
+void check_writable_destination(const std::string& path);
+
 /// fsync of a file or folder; throws naming it (folders on filesystems that cannot sync them pass).
 void fsync_path(const std::string& path);
 

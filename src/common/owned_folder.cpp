@@ -94,7 +94,12 @@ void create_owned_folder(const std::string& dir_in, const std::string& kind, con
     const int error = errno;
     NEG_FAIL("cannot create the folder ", dir, " (", std::strerror(error), ")");
   }
-  write_file_atomically(dir + "/" + kOwnerMarkerFile, "{\"created_by\": \"negatron\", \"kind\": \"" + kind + "\"}\n");
+  try {
+    write_file_atomically(dir + "/" + kOwnerMarkerFile, "{\"created_by\": \"negatron\", \"kind\": \"" + kind + "\"}\n");
+  } catch (...) {
+    ::rmdir(dir.c_str());  // empty: the marker's temporary file is gone already
+    throw;
+  }
 }
 
 std::string building_folder_for(const std::string& dir) {

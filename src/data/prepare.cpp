@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <thread>
-#include <unistd.h>
 
 #include "common/check.h"
 #include "common/log.h"
 #include "common/progress.h"
+#include "common/owned_folder.h"
 #include "common/remove_tree.h"
 #include "data/hashing.h"
 #include "data/prepare_labels.h"
@@ -168,16 +169,6 @@ std::vector<std::vector<std::string>> column_texts(const std::vector<InputRow>& 
   return texts;
 }
 
-/// Moves the finished temporary directory to `output`, replacing an older dataset there.
-void publish(const fs::path& tmp, const fs::path& output) {
-  if (fs::exists(output)) {
-    NEG_CHECK(fs::exists(output / kManifestFile), output.string(),
-              " exists and is not a negatron dataset; refusing to replace it");
-    remove_tree(output.string());
-  }
-  fs::rename(tmp, output);
-}
-
 }  // namespace
 
 PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& tokenizer, const Teacher* teacher) {
@@ -185,6 +176,11 @@ PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& t
   NEG_CHECK(!o.columns.empty(), "prepare: no --columns given");
   NEG_CHECK(o.shard_rows > 0, "prepare: --shard-rows must be positive, got ", o.shard_rows);
   NEG_CHECK(o.chunk_rows > 0, "prepare: --chunk-rows must be positive, got ", o.chunk_rows);
+  NEG_CHECK(o.max_seq_length >= 0, "prepare: --max-seq-length must be >= 0, got ", o.max_seq_length);
+  NEG_CHECK(o.threads >= 0, "prepare: --threads must be >= 0 (0: all cores), got ", o.threads);
+  NEG_CHECK(std::isfinite(o.label_scale) && o.label_scale != 0, "prepare: --label-scale must be a finite non-zero "
+            "number, got ", o.label_scale);
+  check_replaceable(o.output, "dataset", is_dataset_folder);  // before the work, not after it
   const size_t chunk = static_cast<size_t>(std::min(o.chunk_rows, o.shard_rows));
   BadRows bad{o.skip_bad_rows};
   TextTableOptions options = table_options(o);
@@ -218,9 +214,8 @@ PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& t
   if (teacher) manifest.source["teacher"] = teacher->description;
 
   const fs::path output = fs::absolute(o.output).lexically_normal();
-  const fs::path tmp = output.string() + ".tmp-" + std::to_string(::getpid());
-  remove_tree(tmp.string());
-  fs::create_directories(tmp);
+  const fs::path tmp = building_folder_for(output.string());
+  create_owned_folder(tmp.string(), "dataset");
   try {
     const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     Progress progress("prepare", std::max<int64_t>(1, reader.file_bytes() >> 10), o.progress, "KiB");
@@ -260,7 +255,7 @@ PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& t
     manifest.label_dimension = labels.dimension;
     manifest.skipped_rows = bad.count;
     write_manifest(tmp.string(), manifest);
-    publish(tmp, output);
+    publish_folder(tmp.string(), output.string(), "dataset", is_dataset_folder);
   } catch (...) {
     try {
       remove_tree(tmp.string());

@@ -1,5 +1,7 @@
 #include "data/text_table.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "common/json_file.h"
 
 namespace negatron::data {
 namespace {
@@ -35,6 +38,8 @@ void latin1_to_utf8(const char* bytes, size_t size, std::string& out) {
 class ByteSource {
  public:
   ByteSource(const std::string& path, bool latin1) : in_(path, std::ios::binary), latin1_(latin1) {
+    struct stat info {};
+    NEG_CHECK(::stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode), "input ", path, " is a folder, not a file");
     NEG_CHECK(in_, "cannot open input file ", path);
     in_.seekg(0, std::ios::end);
     file_bytes_ = static_cast<int64_t>(in_.tellg());
@@ -76,9 +81,16 @@ class ByteSource {
     constexpr size_t kBlock = size_t{1} << 20;
     raw_.resize(kBlock);
     in_.read(raw_.data(), static_cast<std::streamsize>(kBlock));
-    const size_t got = static_cast<size_t>(in_.gcount());
+    size_t got = static_cast<size_t>(in_.gcount());
     if (got == 0) return false;
+    size_t skip = 0;
+    if (bytes_read_ == 0 && got >= 3 && std::memcmp(raw_.data(), "\xEF\xBB\xBF", 3) == 0) skip = 3;  // UTF-8 BOM
     bytes_read_ += static_cast<int64_t>(got);
+    if (skip > 0) {
+      std::memmove(raw_.data(), raw_.data() + skip, got - skip);
+      got -= skip;
+      if (got == 0) return fill();
+    }
     if (latin1_) {
       latin1_to_utf8(raw_.data(), got, buffer_);
     } else {
@@ -250,12 +262,7 @@ struct TextTableReader::Impl {
   }
 
   void jsonl_record(TextRecord& out) {
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      NEG_FAIL(path, ":", line, ": invalid JSON (", e.what(), ")");
-    }
+    const nlohmann::json object = parse_json(text, path + ":" + std::to_string(line));
     NEG_CHECK(object.is_object(), path, ":", line, ": expected a JSON object per line");
     if (columns.empty()) {
       for (auto& item : object.items()) columns.push_back(item.key());

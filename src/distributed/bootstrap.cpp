@@ -110,6 +110,7 @@ Runtime bootstrap(const BootstrapOptions& options) {
   const int world = world_size_now();
   log::set_rank(rank, world);
   const int local_rank = mpi_local_rank(MPI_COMM_WORLD);
+  log::debug("node-local rank ", local_rank);  // which ranks share a node (tests/python/test_two_nodes.py)
   const std::vector<int> without_gpu = ranks_without_gpu(local_rank);
   const std::string backend = resolve_backend(options.backend, without_gpu, world);
   if (!without_gpu.empty() && static_cast<int>(without_gpu.size()) < world) {

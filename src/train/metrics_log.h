@@ -1,9 +1,12 @@
 #pragma once
-// Metrics as JSON lines (one object per log/eval event), written by rank 0 only, flushed per line
-// so a crashed run keeps what it measured.
-#include <fstream>
+// Metrics as JSON lines (one object per log/eval event), written by rank 0 only, each line written
+// through at once so a crashed run keeps what it measured. The file only ever holds whole lines: a
+// failed write (full disk) is cut off again and reported naming the file (common/atomic_file.h).
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "common/atomic_file.h"
 
 namespace negatron::train {
 
@@ -17,7 +20,7 @@ class MetricsLog {
  private:
   std::string path_;
   bool enabled_;
-  std::ofstream out_;
+  std::unique_ptr<AppendFile> out_;
 };
 
 }  // namespace negatron::train

@@ -80,7 +80,7 @@ def test_unknown_architecture(model_copy, tmp_path):
 def test_garbage_header(model_copy, tmp_path):
     weights = model_copy / "model.safetensors"
     weights.write_bytes(struct.pack("<Q", 5) + b"{not json")
-    assert "not valid JSON" in encode_error(model_copy, tmp_path)
+    assert "invalid JSON" in encode_error(model_copy, tmp_path)
 
 
 def test_pickle_only_checkpoint(model_copy, tmp_path):
