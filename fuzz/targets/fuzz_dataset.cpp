@@ -4,6 +4,7 @@
 // row, hash, token count and label is read.
 #include <numeric>
 
+#include "common/json_file.h"
 #include "data/manifest.h"
 #include "data/shard.h"
 #include "fuzz_support.h"

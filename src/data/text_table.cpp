@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -78,9 +79,11 @@ class ByteSource {
 
  private:
   bool fill() {
-    constexpr size_t kBlock = size_t{1} << 20;
-    raw_.resize(kBlock);
-    in_.read(raw_.data(), static_cast<std::streamsize>(kBlock));
+    // 1 MiB at a time, less for a small file (the +1 finds the end without another call).
+    const auto left = std::max<int64_t>(0, file_bytes_ - bytes_read_);
+    const size_t block = static_cast<size_t>(std::min<int64_t>(int64_t{1} << 20, left + 1));
+    raw_.resize(block);
+    in_.read(raw_.data(), static_cast<std::streamsize>(block));
     size_t got = static_cast<size_t>(in_.gcount());
     if (got == 0) return false;
     size_t skip = 0;

@@ -242,14 +242,16 @@ void apply_override(Json& root, const std::string& assignment) {
     const std::string& key = keys[i];
     const bool last = i + 1 == keys.size();
     if (node->is_array()) {
-      NEG_CHECK(!key.empty() && std::all_of(key.begin(), key.end(), ::isdigit), "--set ", path, ": '", key,
-                "' must be a list index");
+      NEG_CHECK(!key.empty() && key.size() < 10 && std::all_of(key.begin(), key.end(), ::isdigit), "--set ", path,
+                ": '", key, "' must be a list index");
       const size_t index = std::stoul(key);
       NEG_CHECK(index < node->size(), "--set ", path, ": index ", index, " out of range (list has ", node->size(),
                 " items)");
       node = &(*node)[index];
     } else {
       if (node->is_null()) *node = Json::object();
+      NEG_CHECK(node->is_object(), "--set ", path, ": cannot set '", key, "' inside ", shown(*node),
+                ", which is not a map");
       node = &(*node)[key];
     }
     if (last) *node = value;
@@ -375,6 +377,8 @@ TrainConfig parse_config(const std::string& yaml_text, const std::string& origin
     NEG_FAIL(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": invalid YAML: ", e.msg);
   }
   if (root.is_null()) root = Json::object();
+  NEG_CHECK(root.is_object(), origin, ": a training config is a YAML map of keys (model, datasets, training, ...), "
+            "got ", shown(root));
   for (const auto& assignment : overrides) apply_override(root, assignment);
   expand_environment(root);
   TrainConfig config;

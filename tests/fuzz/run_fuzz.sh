@@ -28,11 +28,12 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$build/artifacts"
 log="$work/log"
 set +e
+LSAN_OPTIONS="suppressions=$ROOT/fuzz/lsan_suppressions.txt:print_suppressions=0" \
 "$build/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
   -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" "$work" "$seeds" >"$log" 2>&1
 rc=$?
 set -e
-grep -v "^#[0-9]*\s*\(NEW\|REDUCE\|pulse\)" "$log" | tail -n 40
+grep -v -e '^#[0-9]* *\(NEW\|REDUCE\|pulse\)' -e '^"' -e 'recommended dictionary' "$log" | tail -n 40
 edges=$(sed -n 's/.*Loaded 1 modules *(\([0-9]*\) inline 8-bit counters).*/\1/p' "$log" | head -1)
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 cov=$(grep -o "cov: [0-9]*" "$log" | tail -1 | cut -d' ' -f2)

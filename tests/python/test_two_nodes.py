@@ -106,14 +106,17 @@ def write_config(root, model, dataset, out, per_device):
 
 def run_on_two_hosts(hosts, root, config):
     agent = root / "rsh_agent.sh"  # OpenMPI calls: agent <host> <command...>
+    # Each host also gets its own hostname (a UTS namespace): MPI tells nodes apart by it, and names
+    # its shared-memory files after it.
     agent.write_text("#!/bin/sh\nhost=$1; shift\ncase $host in\n"
                      f"  {hosts.ips[0]}) ns={hosts.ns[0]} ;;\n  {hosts.ips[1]}) ns={hosts.ns[1]} ;;\n"
                      "  *) echo \"rsh_agent: unknown host $host\" >&2; exit 1 ;;\nesac\n"
-                     "exec ip netns exec \"$ns\" /bin/sh -c \"$*\"\n")
+                     "exec ip netns exec \"$ns\" unshare --uts /bin/sh -c \"hostname $ns && $*\"\n")
     agent.chmod(0o755)
     hostfile = root / "hostfile"
     hostfile.write_text(f"{hosts.ips[0]} slots=2\n{hosts.ips[1]} slots=2\n")
-    command = ["ip", "netns", "exec", hosts.ns[0], "mpirun", "--allow-run-as-root", "-np", "4",
+    command = ["ip", "netns", "exec", hosts.ns[0], "unshare", "--uts", "/bin/sh", "-c",
+               f'hostname {hosts.ns[0]} && exec "$@"', "sh", "mpirun", "--allow-run-as-root", "-np", "4",
                "--hostfile", hostfile, "--map-by", "slot",
                "--mca", "plm_rsh_agent", agent, "--mca", "plm_rsh_no_tree_spawn", "1",
                "--mca", "oob_tcp_if_include", hosts.cidr, "--mca", "btl_tcp_if_include", hosts.cidr,

@@ -46,6 +46,10 @@ class DistributedEvaluators : public ::testing::Test {
     return path;
   }
 
+  void SetUp() override {
+    if (comm_->world_size() == 1) GTEST_SKIP() << "one rank: nothing is distributed";
+  }
+
   /// The metrics over MPI equal those of this process alone, key by key.
   static void expect_same_metrics(const EvaluatorOptions& options) {
     auto evaluator = make_evaluator(options);
