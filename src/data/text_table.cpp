@@ -79,8 +79,9 @@ class ByteSource {
 
  private:
   bool fill() {
-    // 1 MiB at a time, less for a small file (the +1 finds the end without another call).
-    const auto left = std::max<int64_t>(0, file_bytes_ - bytes_read_);
+    // 1 MiB at a time, less for a small file (the +1 finds the end without another call); a
+    // stream of unknown size (a pipe) reads 1 MiB blocks.
+    const int64_t left = file_bytes_ > 0 ? std::max<int64_t>(0, file_bytes_ - bytes_read_) : int64_t{1} << 20;
     const size_t block = static_cast<size_t>(std::min<int64_t>(int64_t{1} << 20, left + 1));
     raw_.resize(block);
     in_.read(raw_.data(), static_cast<std::streamsize>(block));

@@ -1,6 +1,4 @@
 // Reading and writing sentence-transformers model folders.
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -76,24 +74,19 @@ int64_t resolve_max_seq_length(const fs::path& dir, const TransformerConfig& con
   return config.max_position_embeddings;
 }
 
-uint64_t file_size_of(const fs::path& path) {
-  struct stat info {};
-  return ::stat(path.c_str(), &info) == 0 ? static_cast<uint64_t>(info.st_size) : 0;
-}
-
-/// A config claiming far more parameters than the weights file holds would only allocate (and
-/// randomly initialise) memory before the shape check could fail: compare first. The estimate is a
-/// lower bound for BERT-family encoders (embeddings + attention and feed-forward matrices), counted
-/// at 2 bytes per parameter, the smallest dtype a checkpoint may use.
-void check_config_fits_weights(const TransformerConfig& c, const fs::path& weights) {
+/// A config claiming far more parameters than the weights hold would only allocate (and randomly
+/// initialise) memory before the shape checks could fail: compare first. The estimate is a lower
+/// bound for BERT-family encoders (embeddings + attention and feed-forward matrices).
+void check_config_fits_weights(const TransformerConfig& c, const TensorMap& weights, const fs::path& path) {
   const double h = static_cast<double>(c.hidden_size);
   const double parameters = h * static_cast<double>(c.vocab_size + c.max_position_embeddings) +
                             static_cast<double>(c.num_hidden_layers) *
                                 (4 * h * h + 2 * h * static_cast<double>(c.intermediate_size));
-  const double bytes = static_cast<double>(file_size_of(weights));
-  NEG_CHECK(2 * parameters <= bytes * 1.01 + 65536, c.origin, ": describes at least ", parameters,
-            " parameters, but ", weights.string(), " holds only ", bytes,
-            " bytes; config.json does not belong to these weights");
+  double stored = 0;
+  for (const auto& [name, tensor] : weights) stored += static_cast<double>(tensor.numel());
+  NEG_CHECK(parameters <= stored * 1.01 + 65536, c.origin, ": describes at least ", parameters,
+            " parameters, but ", path.string(), " holds only ", stored,
+            "; config.json does not belong to these weights");
 }
 
 }  // namespace
@@ -108,9 +101,10 @@ struct SentenceEncoderIo {
                 "SentenceTransformer(path).save(path, safe_serialization=True)");
       NEG_FAIL("missing ", weights.string());
     }
-    check_config_fits_weights(config, weights);
+    const TensorMap tensors = load_safetensors(weights.string());
+    check_config_fits_weights(config, tensors, weights);
     model.transformer_ = model.register_module("transformer", make_transformer(config));
-    model.transformer_->load_weights(load_safetensors(weights.string()), weights.string());
+    model.transformer_->load_weights(tensors, weights.string());
     model.tokenizer_ = std::make_shared<Tokenizer>(Tokenizer::from_folder(dir.string()));
     model.max_seq_length_ = resolve_max_seq_length(dir, config);
     model.set_max_seq_length(model.max_seq_length_);

@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
-from conftest import DATA, negatron_bin, run_negatron
+from conftest import negatron_bin, prepare_triplets, run_negatron, snli_triplets
 from loss_harness import make_tiny_st_model
 
 STEPS = 3
@@ -31,7 +31,7 @@ class TwoHosts:
     """Namespaces <tag>a / <tag>b, veth <tag>a <-> <tag>b, addresses 10.254.N.1 / 10.254.N.2."""
 
     def __init__(self):
-        tag = f"ngt{os.getpid() % 100000}"
+        tag = f"ngt{os.getpid()}"  # at most 11 characters: interface names allow 15
         self.ns = [tag + "a", tag + "b"]
         subnet = 1 + os.getpid() % 250
         self.ips = [f"10.254.{subnet}.1", f"10.254.{subnet}.2"]
@@ -59,10 +59,19 @@ class TwoHosts:
             sh("ip", "netns", "del", ns, check=False)  # deleting a namespace deletes its veth end
 
 
+def remove_stale_namespaces():
+    """Namespaces of an earlier run of this test that was killed before its cleanup (its pid is gone)."""
+    for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
+        match = re.match(r"ngt(\d+)[ab]\b", line)
+        if match and not os.path.exists(f"/proc/{match.group(1)}"):
+            sh("ip", "netns", "del", line.split()[0], check=False)
+
+
 @pytest.fixture(scope="module")
 def hosts():
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("two-node test needs root and iproute2 (ip netns) to create network namespaces")
+    remove_stale_namespaces()
     two = TwoHosts()
     try:
         two.create()
@@ -84,12 +93,7 @@ def hosts():
 def setup(tmp_path_factory, minilm):
     root = tmp_path_factory.mktemp("two_nodes")
     model = make_tiny_st_model(root, minilm, pooling_mode="mean", normalize=True)
-    triplets = root / "triplets.tsv"
-    triplets.write_text("".join((DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)[:65]))
-    dataset = root / "ds"
-    run_negatron("prepare", "--model", model, "--input", triplets, "--columns", "anchor,positive,negative",
-                 "--output", dataset, "--no-progress")
-    return root, model, dataset
+    return root, model, prepare_triplets(model, snli_triplets(root / "triplets.tsv", 64), root / "ds")
 
 
 def write_config(root, model, dataset, out, per_device):
