@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "common/log.h"
 #include "data/tensor_file.h"
@@ -193,6 +194,7 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
 }
 
 void run_loss(const LossArgsCli& args) {
+  check_writable_destination(args.output);
   if (args.threads > 0) at::set_num_threads(args.threads);
   nlohmann::json params;
   try {

@@ -10,6 +10,7 @@
 
 #include "cli/collective_failure.h"
 #include "cli/commands.h"
+#include "common/check.h"
 #include "common/log.h"
 #include "data/dataset_reader.h"
 #include "data/deletion_noise.h"
@@ -92,8 +93,9 @@ int run_prepare(PrepareArgs& args) {
     NEG_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < rename.size(), "--rename expects OLD=NEW, got ", rename);
     o.renames.emplace_back(rename.substr(0, eq), rename.substr(eq + 1));
   }
+  NEG_CHECK(o.max_seq_length >= 0, "--max-seq-length must be >= 0 (0: the model's), got ", o.max_seq_length);
   auto encoder = model::SentenceEncoder::load(args.model);
-  if (o.max_seq_length <= 0) o.max_seq_length = encoder->max_seq_length();
+  if (o.max_seq_length == 0) o.max_seq_length = encoder->max_seq_length();
   o.source = {{"input", o.input}, {"model", args.model}, {"columns", o.columns}, {"label", o.label_column}};
   std::optional<data::DeletionNoiseInput> noisy_input;  // rewrites o.input/columns; deletes its file at exit
   if (args.deletion_noise) noisy_input.emplace(o, args.noise);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "common/owned_folder.h"
 #include "common/remove_tree.h"
 #include "data/hashing.h"
 #include "distributed/collective_step.h"
@@ -23,14 +24,14 @@ std::vector<ShardInfo> gather_shards(distributed::Communicator& comm,
                                      const std::vector<std::pair<int64_t, ShardInfo>>& mine) {
   nlohmann::json local = nlohmann::json::array();
   for (const auto& [index, info] : mine) {
-    local.push_back({index, info.file, info.rows, info.bytes, hex64(info.checksum)});
+    local.push_back({index, info.file, info.rows, info.bytes, hex64(info.checksum), info.max_token_id});
   }
   std::map<int64_t, ShardInfo> by_index;
   for (const std::string& text : distributed::all_gather_strings(comm, local.dump())) {
     for (const auto& entry : nlohmann::json::parse(text)) {
       const auto index = entry[0].get<int64_t>();
       ShardInfo info{entry[1].get<std::string>(), entry[2].get<int64_t>(), entry[3].get<int64_t>(),
-                     parse_hex64(entry[4].get<std::string>(), "shard checksum")};
+                     parse_hex64(entry[4].get<std::string>(), "shard checksum"), entry[5].get<int64_t>()};
       NEG_CHECK(by_index.emplace(index, info).second, "internal: shard ", index, " was written twice");
     }
   }
@@ -40,16 +41,6 @@ std::vector<ShardInfo> gather_shards(distributed::Communicator& comm,
     shards.push_back(info);
   }
   return shards;
-}
-
-/// Moves the finished temporary directory to `output`, replacing an older dataset there.
-void rename_into_place(const fs::path& tmp, const fs::path& output) {
-  if (fs::exists(output)) {
-    NEG_CHECK(fs::exists(output / kManifestFile), output.string(),
-              " exists and is not a negatron dataset; refusing to replace it");
-    remove_tree(output.string());
-  }
-  fs::rename(tmp, output);
 }
 
 }  // namespace
@@ -68,10 +59,11 @@ DatasetWriter::DatasetWriter(const std::string& output, const DatasetManifest& l
   tmp_ = output_ + ".tmp-" + distributed::all_gather_strings(comm, std::to_string(::getpid())).front();
   distributed::run_collectively(comm, [&] {
     if (comm.rank() != 0) return;
-    NEG_CHECK(!fs::exists(out) || fs::exists(out / kManifestFile), output_,
-              " exists and is not a negatron dataset; refusing to replace it");
-    remove_tree(tmp_);
-    fs::create_directories(tmp_);
+    check_replaceable(output_, "dataset", is_dataset_folder);  // before the work, not after it
+    std::error_code error;
+    fs::create_directories(out.parent_path(), error);  // --output may name a folder in a new folder
+    NEG_CHECK(!error, "cannot create the folder ", out.parent_path().string(), " (", error.message(), ")");
+    create_owned_folder(tmp_, "dataset");
   });
 }
 
@@ -130,7 +122,7 @@ DatasetManifest DatasetWriter::publish(int64_t skipped_rows) {
                 ": missing or of the wrong size on rank 0 (do all ranks see the same output directory?)");
     }
     write_manifest(tmp_, manifest);
-    rename_into_place(tmp_, output_);
+    publish_folder(tmp_, output_, "dataset", is_dataset_folder);
   });
   published_ = true;
   return manifest;

@@ -8,21 +8,25 @@
 #include <string>
 #include <vector>
 
-#include "model/batch.h"
+#include "model/label_kind.h"
 
 namespace negatron::data {
 
 constexpr int kDatasetSchemaVersion = 1;
 constexpr const char* kManifestFile = "manifest.json";
 
-using model::LabelKind;  // the one label-kind enum (model/batch.h), named as the manifest stores it
+using model::LabelKind;  // the one label-kind enum (model/label_kind.h), named as the manifest stores it
 
 struct ShardInfo {
   std::string file;       // relative to the dataset directory
   int64_t rows = 0;
   int64_t bytes = 0;      // file size, checked on open (truncation)
   uint64_t checksum = 0;  // fnv1a64 of the file bytes, checked by verify_shard_checksums
+  int64_t max_token_id = -1;  // largest token id in the shard (-1: not recorded, older manifests)
 };
+
+/// Largest float32_vector label width accepted from a manifest.
+constexpr int64_t kMaxLabelDimension = int64_t{1} << 20;
 
 struct DatasetManifest {
   int schema_version = kDatasetSchemaVersion;
@@ -45,7 +49,10 @@ nlohmann::json manifest_to_json(const DatasetManifest& manifest);
 DatasetManifest manifest_from_json(const nlohmann::json& json, const std::string& origin);
 
 DatasetManifest read_manifest(const std::string& dataset_dir);
+/// Published atomically (common/atomic_file.h).
 void write_manifest(const std::string& dataset_dir, const DatasetManifest& manifest);
+/// Whether `dir` holds a negatron manifest (the layout check of the folder-ownership rule).
+bool is_dataset_folder(const std::string& dir);
 
 /// "0x" + 16 hex digits, the way fingerprints and checksums appear in JSON.
 std::string hex64(uint64_t value);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -220,6 +221,10 @@ PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& t
   NEG_CHECK(!o.columns.empty(), "prepare: no --columns given");
   NEG_CHECK(o.shard_rows > 0, "prepare: --shard-rows must be positive, got ", o.shard_rows);
   NEG_CHECK(o.chunk_rows > 0, "prepare: --chunk-rows must be positive, got ", o.chunk_rows);
+  NEG_CHECK(o.max_seq_length >= 0, "prepare: --max-seq-length must be >= 0, got ", o.max_seq_length);
+  NEG_CHECK(o.threads >= 0, "prepare: --threads must be >= 0 (0: all cores), got ", o.threads);
+  NEG_CHECK(std::isfinite(o.label_scale) && o.label_scale != 0, "prepare: --label-scale must be a finite non-zero "
+            "number, got ", o.label_scale);
   const size_t chunk = static_cast<size_t>(std::min(o.chunk_rows, o.shard_rows));
   const std::vector<InputPart> parts = split_parts(o, comm);
   const InputPart& part = parts[comm.rank()];

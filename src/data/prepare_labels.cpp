@@ -1,5 +1,6 @@
 #include "data/prepare_labels.h"
 
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -32,7 +33,9 @@ std::string parse_label(const std::string& text, double scale, LabelPlan& plan) 
     case LabelKind::kFloat32: {
       auto value = parse_double(text);
       if (!value) return "non-numeric label '" + text + "'";
-      plan.float_values.push_back(static_cast<float>(*value * scale));
+      const auto scaled = static_cast<float>(*value * scale);
+      if (!std::isfinite(scaled)) return "label '" + text + "' scaled by " + std::to_string(scale) + " overflows float32";
+      plan.float_values.push_back(scaled);
       return "";
     }
     case LabelKind::kFloat32Vector: {
@@ -42,7 +45,11 @@ std::string parse_label(const std::string& text, double scale, LabelPlan& plan) 
       if (static_cast<int64_t>(values->size()) != plan.dimension) {
         return "label has " + std::to_string(values->size()) + " values, earlier rows " + std::to_string(plan.dimension);
       }
-      for (float v : *values) plan.float_values.push_back(static_cast<float>(v * scale));
+      for (float v : *values) {
+        const auto scaled = static_cast<float>(v * scale);
+        if (!std::isfinite(scaled)) return "a label value scaled by " + std::to_string(scale) + " overflows float32";
+        plan.float_values.push_back(scaled);
+      }
       return "";
     }
     case LabelKind::kNone: return "";

@@ -1,5 +1,8 @@
 #include "data/text_table.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -9,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "common/json_file.h"
 #include "data/parquet_table.h"
 
 namespace negatron::data {
@@ -24,6 +28,8 @@ std::string extension_of(const std::string& path) {
 class ByteSource {
  public:
   ByteSource(const std::string& path, bool latin1) : in_(path, std::ios::binary), latin1_(latin1) {
+    struct stat info {};
+    NEG_CHECK(::stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode), "input ", path, " is a folder, not a file");
     NEG_CHECK(in_, "cannot open input file ", path);
     in_.seekg(0, std::ios::end);
     file_bytes_ = static_cast<int64_t>(in_.tellg());
@@ -83,6 +89,11 @@ class ByteSource {
     in_.read(buffer_.data(), static_cast<std::streamsize>(kBlock));
     buffer_.resize(static_cast<size_t>(in_.gcount()));
     pos_ = 0;
+    // A UTF-8 byte order mark at the start of the file is not part of the first field.
+    if (buffer_offset_ == 0 && buffer_.compare(0, 3, "\xEF\xBB\xBF") == 0) {
+      pos_ = 3;
+      if (pos_ == buffer_.size()) return fill();
+    }
     return !buffer_.empty();
   }
   void append(std::string& out, const char* bytes, size_t size) const {
@@ -285,12 +296,7 @@ struct TextTableReader::Impl {
   }
 
   void jsonl_record(TextRecord& out) {
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      NEG_FAIL(path, ":", line, ": invalid JSON (", e.what(), ")");
-    }
+    const nlohmann::json object = parse_json(text, path + ":" + std::to_string(line));
     NEG_CHECK(object.is_object(), path, ":", line, ": expected a JSON object per line");
     if (columns.empty()) {
       for (auto& item : object.items()) columns.push_back(item.key());

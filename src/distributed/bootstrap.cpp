@@ -173,6 +173,7 @@ Runtime bootstrap(const BootstrapOptions& options) {
   const DeviceCensus census = take_device_census();
   // backend mpi trains on CPUs whatever the GPUs (it moves CPU tensors): auto then means cpu.
   const std::string device_request = options.backend == "mpi" && options.device == "auto" ? "cpu" : options.device;
+  log::debug("node-local rank ", census.local_rank);  // which ranks share a node (tests/python/test_two_nodes.py)
   Runtime runtime;
   runtime.device = choose_device(device_request, census);
   const std::string backend = resolve_backend(options.backend, runtime.device, world);

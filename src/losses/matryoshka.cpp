@@ -96,7 +96,7 @@ std::unique_ptr<Loss> make_matryoshka(const LossArgs& args) {
   MatryoshkaOptions o;
   o.matryoshka_dims = params.get<std::vector<int64_t>>("matryoshka_dims", {});
   const nlohmann::json weights = params.get_json("matryoshka_weights", nullptr);
-  if (!weights.is_null()) o.matryoshka_weights = weights.get<std::vector<double>>();
+  if (!weights.is_null()) o.matryoshka_weights = params.get<std::vector<double>>("matryoshka_weights", {});
   o.n_dims_per_step = params.get<int64_t>("n_dims_per_step", o.n_dims_per_step);
   params.finish();
   std::unique_ptr<Loss> inner = make_inner_loss("MatryoshkaLoss", inner_spec, args);

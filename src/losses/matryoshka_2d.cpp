@@ -11,7 +11,7 @@ std::unique_ptr<Loss> make_matryoshka_2d(const LossArgs& args) {
   MatryoshkaOptions m;
   m.matryoshka_dims = params.get<std::vector<int64_t>>("matryoshka_dims", {});
   const nlohmann::json weights = params.get_json("matryoshka_weights", nullptr);
-  if (!weights.is_null()) m.matryoshka_weights = weights.get<std::vector<double>>();
+  if (!weights.is_null()) m.matryoshka_weights = params.get<std::vector<double>>("matryoshka_weights", {});
   m.n_dims_per_step = params.get<int64_t>("n_dims_per_step", 1);
   AdaptiveLayerOptions a = read_adaptive_layer_options(params, {});
   params.finish();

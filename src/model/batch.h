@@ -8,21 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "model/label_kind.h"
 #include "model/token_batch.h"
 
 namespace negatron::model {
-
-enum class LabelKind {
-  kNone,           // no labels
-  kInt64,          // [B] int64 class ids
-  kFloat32,        // [B] float scores
-  kFloat32Vector,  // [B, k] float (teacher embeddings, score lists)
-};
-
-/// "none", "int64", "float32", "float32_vector" (the manifest's spelling).
-std::string label_kind_name(LabelKind kind);
-/// Accepts the names above and the CLI spellings "int", "float", "float-vector".
-LabelKind parse_label_kind(const std::string& name);
 
 struct Batch {
   std::vector<TokenBatch> columns;              // one per text column, in column order

@@ -45,6 +45,8 @@ at::Tensor distributed_encode(model::SentenceEncoder& model, distributed::Commun
 }
 
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorOptions& options) {
+  NEG_CHECK(options.batch_size > 0, options.type, " '", options.name, "': batch_size ", options.batch_size,
+            " must be > 0");
   if (options.type == "EmbeddingSimilarityEvaluator") return std::make_unique<EmbeddingSimilarityEvaluator>(options);
   if (options.type == "TripletEvaluator") return std::make_unique<TripletEvaluator>(options);
   if (options.type == "BinaryClassificationEvaluator") return std::make_unique<BinaryClassificationEvaluator>(options);

@@ -1,11 +1,14 @@
 #include "train/optimizer.h"
 
+#include <sys/stat.h>
 #include <torch/serialize.h>
 
 #include <cmath>
 
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "common/host_read.h"
+#include "train/torch_file.h"
 
 namespace negatron::train {
 
@@ -85,16 +88,25 @@ void AdamW::save(const std::string& path) const {
     }
   }
   archive.write("count", at::tensor(i));
-  archive.save_to(path);
+  AtomicFile file(path);  // torch's own file writer ends the process when a write fails
+  archive.save_to(file.sink());
+  file.commit();
 }
 
 void AdamW::load(const std::string& path) {
-  torch::serialize::InputArchive archive;
+  struct stat info {};
+  NEG_CHECK(::stat(path.c_str(), &info) == 0, path, " is missing (the optimizer state)");
   try {
-    archive.load_from(path);
-  } catch (const std::exception& e) {
-    NEG_FAIL(path, ": cannot read the optimizer state (", e.what(), ")");
+    load_checked(path);
+  } catch (const c10::Error& e) {  // negatron's own errors pass through
+    NEG_FAIL(path, ": cannot read the optimizer state: corrupt, truncated, or written for another model (",
+             torch_error_summary(e), ")");
   }
+}
+
+void AdamW::load_checked(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(path);
   at::Tensor count;
   NEG_CHECK(archive.try_read("count", count), path,
             ": not a negatron fused-AdamW state (written by an older negatron? resume from a newer checkpoint)");

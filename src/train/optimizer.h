@@ -40,6 +40,8 @@ class AdamW {
   std::vector<at::Tensor> parameters() const;
 
  private:
+  void load_checked(const std::string& path);  // load() minus the naming of torch's errors
+
   struct Slot {
     at::Tensor param, exp_avg, exp_avg_sq, step;  // step: float32 scalar on the parameter's device
   };

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "common/check.h"
@@ -236,18 +237,24 @@ TrainResult Trainer::run() {
   save(true);
   result.final_model_dir = config_.output_dir + "/final";
   if (comm.rank() == 0) {
-    parts_.model->save(result.final_model_dir);
-    save_loss_parameters(result.final_model_dir, select_loss_parameters(parts_.parameters));
+    parts_.model->save(result.final_model_dir, [&](const std::string& dir) {
+      save_loss_parameters(dir, select_loss_parameters(parts_.parameters));
+    });
     log::info0("final model: ", result.final_model_dir, "; metrics: ", metrics_.path());
-    // The loss and evaluation curves as a PNG; a plotting failure costs the plot, not the run.
+    // The loss and evaluation curves as a PNG; a plotting failure costs the plot, not the run, but a
+    // failed write (full disk) fails the run like every other write.
     const std::string curves = config_.output_dir + "/training_curves.png";
     std::vector<std::string> primary;
     for (const auto& evaluator : parts_.evaluators) primary.push_back(evaluator->primary_metric());
+    std::optional<report::RgbImage> plot;
     try {
-      report::plot_training_curves(metrics_.path(), curves, primary);
-      log::info0("training curves: ", curves);
+      plot = report::render_curve_panels(report::training_curve_panels(report::read_metrics_jsonl(metrics_.path()), primary));
     } catch (const std::exception& e) {
       log::warn0("could not plot the training curves: ", e.what());
+    }
+    if (plot) {
+      report::write_png(curves, *plot);
+      log::info0("training curves: ", curves);
     }
   }
   comm.barrier();
