@@ -26,6 +26,7 @@ CollatedBatch collate_batch(const DatasetReader& reader, const SamplerBatch& bat
   out.epoch = batch.epoch;
   out.step = batch.step;
   out.rows = batch.rows;
+  out.rank_rows = batch.rank_rows;
   for (const auto& column : rows.ids) out.columns.push_back(model::collate_tokens(column, pad_id));
   out.labels = labels_tensor(reader.manifest(), rows, static_cast<int64_t>(batch.rows.size()));
   out.texts = std::move(rows.texts);

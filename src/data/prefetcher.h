@@ -24,6 +24,7 @@ struct CollatedBatch {
   int dataset_index = 0;
   int64_t epoch = 0, step = 0;
   std::vector<int64_t> rows;                      // dataset rows, this rank's part
+  std::vector<int64_t> rank_rows;                 // every rank's row count (SamplerBatch::rank_rows)
   std::vector<model::TokenBatch> columns;         // one per text column, right-padded
   at::Tensor labels;                              // int64 [b] | float32 [b] | float32 [b, d]; undefined if none
   std::vector<std::vector<std::string>> texts;    // [column][i], when asked for and stored

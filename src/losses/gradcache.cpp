@@ -116,6 +116,7 @@ at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatc
   EmbeddingBatch embeddings;
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0));
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, embeddings);
   return inner_->compute(embeddings);
 }
@@ -134,6 +135,7 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0).detach().requires_grad_(true));
   reps.clear();
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, embeddings);
   at::Tensor loss = inner_->compute(embeddings);
   (loss * scale).backward();

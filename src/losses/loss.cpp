@@ -72,6 +72,7 @@ at::Tensor Loss::forward(model::SentenceEncoder& model, const ModelBatch& batch)
   EmbeddingBatch embeddings;
   for (const auto& column : batch.columns) embeddings.columns.push_back(embed(model, column));
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   add_side_inputs(model, batch, embeddings);
   return compute(embeddings);
 }

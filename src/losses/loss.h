@@ -39,6 +39,9 @@ struct EmbeddingBatch {
   std::vector<at::Tensor> columns;  // [B, d] each, in column order
   at::Tensor labels;                // see LabelKind; undefined when none
   std::vector<at::Tensor> guide;    // GIST: guide-model embeddings per column (no grad)
+  /// Every rank's row count in rank order, from the batch plan (ModelBatch::rank_rows); in-batch
+  /// losses gather with it and exchange no sizes. Empty: unknown (the gather exchanges them).
+  std::vector<int64_t> rank_rows;
 };
 
 /// Model-level input: token batches per column plus labels (and the raw texts, for losses that
@@ -47,6 +50,7 @@ struct ModelBatch {
   std::vector<model::TokenBatch> columns;
   std::vector<std::vector<std::string>> texts;  // optional, per column
   at::Tensor labels;
+  std::vector<int64_t> rank_rows;  // see EmbeddingBatch::rank_rows; copied into it by forward()
 };
 
 struct LossContext {

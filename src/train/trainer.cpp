@@ -36,6 +36,7 @@ losses::ModelBatch to_model_batch(const data::CollatedBatch& batch, at::Device d
   }
   out.texts = batch.texts;
   if (batch.labels.defined()) out.labels = batch.labels.to(device);
+  out.rank_rows = batch.rank_rows;
   return out;
 }
 
@@ -152,6 +153,7 @@ void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_
                   {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(dataset)},
                   {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
                   {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls},
+                  {"reduce_scatter_bytes", comm.reduce_scatter_bytes}, {"reduce_scatter_calls", comm.reduce_scatter_calls},
                   {"time_data_s", times.data_s}, {"time_compute_s", times.compute_s},
                   {"time_slowest_compute_s", times.slowest_compute_s}, {"time_grad_reduce_s", times.grad_reduce_s},
                   {"time_optimizer_s", times.optimizer_s}});
