@@ -6,6 +6,8 @@
 // middle rank has no rows (an empty tile row; column tiles cross rank boundaries and the empty rank).
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "losses/gist_embed.h"
 #include "losses/multiple_negatives_ranking.h"
 
@@ -68,9 +70,11 @@ struct MnrlCase {
   bool duplicates = false;
 };
 
-void PrintTo(const MnrlCase& c, std::ostream* out) {
-  *out << c.negatives << " negatives, " << c.directions.size() << " directions, " << c.partition << ", hardness '"
+std::string describe(const MnrlCase& c) {
+  std::ostringstream out;
+  out << c.negatives << " negatives, " << c.directions.size() << " directions, " << c.partition << ", hardness '"
        << c.hardness << "' " << c.strength << ", " << c.similarity << (c.duplicates ? ", duplicates" : "");
+  return out.str();
 }
 
 std::vector<MnrlCase> mnrl_cases() {
@@ -122,10 +126,7 @@ Result run_mnrl(const MnrlCase& c, const std::vector<at::Tensor>& columns, const
   });
 }
 
-class TiledMnrl : public ::testing::TestWithParam<MnrlCase> {};
-
-TEST_P(TiledMnrl, EqualsWholeMatrix) {
-  const MnrlCase c = GetParam();
+void check_mnrl(const MnrlCase& c) {
   std::vector<at::Tensor> columns = random_columns(17 + c.negatives, 2 + c.negatives, kDim);
   if (c.duplicates) {
     columns[1][5].copy_(columns[1][2]);  // tied logits
@@ -140,7 +141,13 @@ TEST_P(TiledMnrl, EqualsWholeMatrix) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Grid, TiledMnrl, ::testing::ValuesIn(mnrl_cases()));
+// One test over the whole grid (not one per case: each ctest entry costs a process start).
+TEST(TiledMnrl, EqualsWholeMatrixOnTheParityGrid) {
+  for (const MnrlCase& c : mnrl_cases()) {
+    SCOPED_TRACE(describe(c));
+    check_mnrl(c);
+  }
+}
 
 // ---- GISTEmbedLoss ------------------------------------------------------------------------------
 
@@ -152,9 +159,11 @@ struct GistCase {
   bool duplicates = false;
 };
 
-void PrintTo(const GistCase& c, std::ostream* out) {
-  *out << c.columns << " columns, " << c.strategy << " " << c.margin << ", anchors " << c.contrast_anchors
+std::string describe(const GistCase& c) {
+  std::ostringstream out;
+  out << c.columns << " columns, " << c.strategy << " " << c.margin << ", anchors " << c.contrast_anchors
        << ", positives " << c.contrast_positives << (c.duplicates ? ", duplicates" : "");
+  return out.str();
 }
 
 std::vector<GistCase> gist_cases() {
@@ -198,10 +207,7 @@ Result run_gist(const GistCase& c, const std::vector<at::Tensor>& columns, const
   });
 }
 
-class TiledGist : public ::testing::TestWithParam<GistCase> {};
-
-TEST_P(TiledGist, EqualsWholeMatrix) {
-  const GistCase c = GetParam();
+void check_gist(const GistCase& c) {
   std::vector<at::Tensor> columns = random_columns(5 + c.columns, c.columns, kDim);
   // A guide correlated with the model, so that some (not all) candidates are filtered.
   std::vector<at::Tensor> guide;
@@ -220,7 +226,12 @@ TEST_P(TiledGist, EqualsWholeMatrix) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Grid, TiledGist, ::testing::ValuesIn(gist_cases()));
+TEST(TiledGist, EqualsWholeMatrixOnTheParityGrid) {
+  for (const GistCase& c : gist_cases()) {
+    SCOPED_TRACE(describe(c));
+    check_gist(c);
+  }
+}
 
 // ---- the option -----------------------------------------------------------------------------------
 
