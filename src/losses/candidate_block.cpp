@@ -15,16 +15,20 @@ OwnDiagonal own_diagonal(int64_t own_offset, int64_t r0, int64_t c0, int64_t nr,
   return d;
 }
 
-at::Tensor tile_logits(const CandidateBlock& block, SimilarityFn kernel, const at::Tensor& rows,
+at::Tensor tile_logits(const CandidateBlock& block, const SimilarityKernel& similarity, const at::Tensor& rows,
                        const at::Tensor& columns, int64_t r0, int64_t c0) {
   const int64_t nr = rows.size(0), nc = columns.size(0);
   const OwnDiagonal own = own_diagonal(block.own_offset, r0, c0, nr, nc);
-  const at::Tensor sim = kernel(rows, columns);
-  at::Tensor logits = sim * block.scale;
+  at::Tensor logits =
+      similarity.is_dot
+          ? at::addmm(at::zeros({}, rows.options()), rows, columns.t(), /*beta=*/0, /*alpha=*/block.scale)
+          : similarity.kernel(rows, columns) * block.scale;
   if (block.own_penalty != 0 || block.other_penalty != 0) {
-    const at::Tensor plain = sim.detach();
-    at::Tensor penalty = plain * block.other_penalty;
-    if (own.length > 0) penalty.diagonal(own.offset).copy_(plain.diagonal(own.offset) * block.own_penalty);
+    // penalty * stop_grad(similarity), with similarity = logits / scale.
+    const at::Tensor scores = logits.detach();
+    at::Tensor penalty = scores * (block.other_penalty / block.scale);
+    if (own.length > 0)
+      penalty.diagonal(own.offset).copy_(scores.diagonal(own.offset) * (block.own_penalty / block.scale));
     logits.add_(penalty);
   }
   if (block.mask_own && own.length > 0) logits.diagonal(own.offset).fill_(-std::numeric_limits<double>::infinity());

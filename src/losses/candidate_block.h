@@ -20,8 +20,8 @@ struct GuideFilter {
 };
 
 struct CandidateBlock {
-  at::Tensor rows;         // [R, d] local rows, prepared (SimilarityKernel::prepare)
-  at::Tensor columns;      // [C, d] candidates, prepared
+  at::Tensor rows;         // [R, d] local rows (embeddings as they are; the softmax prepares them)
+  at::Tensor columns;      // [C, d] candidates
   double scale = 1.0;      // logits = scale * kernel(rows, columns)
   int group = 0;           // blocks of one group share one softmax partition
   int64_t own_offset = 0;  // row i's own candidate (its pair, or itself) is column own_offset + i
@@ -38,9 +38,10 @@ struct CandidateBlock {
 constexpr double kGuideTieTolerance = 1e-12;
 
 /// Logits of the rectangle rows [r0, r0 + rows.size(0)) x columns [c0, c0 + columns.size(0)) of
-/// `block`, given those slices of block.rows / block.columns. Differentiable w.r.t. them; penalties
-/// and filters are constants.
-at::Tensor tile_logits(const CandidateBlock& block, SimilarityFn kernel, const at::Tensor& rows,
+/// `block`, given those slices of block.rows / block.columns, prepared. Differentiable w.r.t. them; penalties
+/// and filters are constants. For the dot kernels the scale rides in the matrix product (one pass
+/// over the tile, not two).
+at::Tensor tile_logits(const CandidateBlock& block, const SimilarityKernel& similarity, const at::Tensor& rows,
                        const at::Tensor& columns, int64_t r0, int64_t c0);
 
 /// Where the own candidates lie in an [nr, nc] tile at (r0, c0): tile.diagonal(offset) holds those

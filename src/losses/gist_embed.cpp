@@ -26,7 +26,7 @@ at::Tensor gist_embed_loss(const GistInputs& in, const GistEmbedOptions& options
   const at::Tensor limit = options.margin_strategy == "absolute" ? threshold - options.margin
                                                                   : threshold - threshold.abs() * options.margin;
 
-  const at::Tensor anchors = normalize_rows(in.anchors), positives = normalize_rows(in.positives);
+  const at::Tensor &anchors = in.anchors, &positives = in.positives;
   std::vector<CandidateBlock> blocks;
   auto add = [&](const at::Tensor& rows, const at::Tensor& columns, const at::Tensor& guide_rows,
                  const at::Tensor& guide_columns) {
@@ -42,11 +42,11 @@ at::Tensor gist_embed_loss(const GistInputs& in, const GistEmbedOptions& options
   };
   add(anchors, positives, anchor_guide, positive_guide);
   blocks.back().guide.spare_own = true;  // the target
-  if (options.contrast_anchors) add(anchors, normalize_rows(in.all_anchors), anchor_guide, guide(in.all_anchor_guide));
+  if (options.contrast_anchors) add(anchors, in.all_anchors, anchor_guide, guide(in.all_anchor_guide));
   if (options.contrast_positives) {
     add(positives.narrow(0, in.offset, batch), positives, own_positive_guide, positive_guide);
   }
-  if (in.negatives.defined()) add(anchors, normalize_rows(in.negatives), anchor_guide, guide(in.negative_guide));
+  if (in.negatives.defined()) add(anchors, in.negatives, anchor_guide, guide(in.negative_guide));
   const SimilarityKernel cosine = similarity_kernel_by_name("cos_sim", "GISTEmbedLoss");
   return in_batch_cross_entropy(blocks, cosine, options.tiling).sum() / static_cast<double>(std::max<int64_t>(batch, 1));
 }

@@ -51,12 +51,10 @@ void MultipleNegativesRankingOptions::validate() const {
 at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options) {
   const SimilarityKernel similarity = similarity_kernel_by_name(options.similarity_fct, "similarity_fct");
   const int64_t batch = in.anchors.size(0);
-  const at::Tensor queries = similarity.prepare(in.anchors);
-  std::vector<at::Tensor> docs;
-  for (const auto& d : in.docs) docs.push_back(similarity.prepare(d));
+  const at::Tensor& queries = in.anchors;
+  const std::vector<at::Tensor>& docs = in.docs;
   const at::Tensor positives = docs.front().narrow(0, in.offset, batch);
-  at::Tensor anchors_global;
-  if (options.has("query_to_query") || options.has("doc_to_query")) anchors_global = similarity.prepare(in.anchors_global);
+  const at::Tensor& anchors_global = in.anchors_global;
 
   // One block per (direction, doc column); per_direction gives every direction its own partition.
   const bool joint = options.partition_mode == "joint";

@@ -36,8 +36,6 @@ SimilarityFn similarity_by_name(const std::string& name, const std::string& para
 
 namespace {
 
-at::Tensor unchanged(const at::Tensor& x) { return x; }
-
 // Every distance computed directly (never through |a|^2 + |b|^2 - 2ab, which cdist switches to
 // above 25 rows): a pair scores the same bits in any tile.
 at::Tensor euclidean_kernel(const at::Tensor& a, const at::Tensor& b) {
@@ -49,9 +47,9 @@ at::Tensor euclidean_kernel(const at::Tensor& a, const at::Tensor& b) {
 SimilarityKernel similarity_kernel_by_name(const std::string& name, const std::string& parameter) {
   const SimilarityFn sim = similarity_by_name(name, parameter);
   if (sim == cos_sim) return {normalize_rows, dot_score, true};
-  if (sim == dot_score) return {unchanged, dot_score, true};
-  if (sim == euclidean_sim) return {unchanged, euclidean_kernel, false};
-  return {unchanged, sim, false};
+  if (sim == dot_score) return {nullptr, dot_score, true};
+  if (sim == euclidean_sim) return {nullptr, euclidean_kernel, false};
+  return {nullptr, sim, false};
 }
 
 SimilarityFn pairwise_similarity_by_name(const std::string& name, const std::string& parameter) {

@@ -35,6 +35,14 @@ size_t operand_index(std::vector<at::Tensor>& operands, const at::Tensor& t) {
   return operands.size() - 1;
 }
 
+/// log(sum_j exp(logits_ij)) per row, consuming `logits` (overwritten): one pass each for the max,
+/// the shifted exp and the sum. A row of -inf gives -inf.
+at::Tensor consume_logsumexp(at::Tensor& logits) {
+  at::Tensor shift = logits.amax({1}, /*keepdim=*/true);
+  shift.masked_fill_(shift == -kInf, 0.0);
+  return logits.sub_(shift).exp_().sum({1}).log_().add_(shift.squeeze(1));
+}
+
 /// Forward: lse [blocks, R] (each block's log-partition per row, -inf for a row whose candidates
 /// are all masked) and positive [R] (blocks[0]'s own-candidate logit). Backward recomputes tiles.
 class TiledSoftmaxFunction : public torch::autograd::Function<TiledSoftmaxFunction> {
@@ -50,16 +58,17 @@ class TiledSoftmaxFunction : public torch::autograd::Function<TiledSoftmaxFuncti
       const int64_t nr = std::min(p.tile, rows - r0);
       for (int64_t b = 0; b < blocks; ++b) {
         const CandidateBlock& block = p.blocks[b];
-        const at::Tensor x = operands[p.row_operand[b]].narrow(0, r0, nr);
+        const at::Tensor x = p.similarity.prepared(operands[p.row_operand[b]].narrow(0, r0, nr));
         const at::Tensor& y = operands[p.column_operand[b]];
         at::Tensor running = lse[b].narrow(0, r0, nr);
         for (int64_t c0 = 0; c0 < y.size(0); c0 += p.tile) {
           const int64_t nc = std::min(p.tile, y.size(0) - c0);
-          const at::Tensor logits = tile_logits(block, p.similarity.kernel, x, y.narrow(0, c0, nc), r0, c0);
-          running.copy_(at::logaddexp(running, at::logsumexp(logits, {1})));
-          if (b > 0) continue;
-          const OwnDiagonal own = own_diagonal(block.own_offset, r0, c0, nr, nc);
-          if (own.length > 0) positive.narrow(0, r0 + own.first_row, own.length).copy_(logits.diagonal(own.offset));
+          at::Tensor logits = tile_logits(block, p.similarity, x, p.similarity.prepared(y.narrow(0, c0, nc)), r0, c0);
+          if (b == 0) {
+            const OwnDiagonal own = own_diagonal(block.own_offset, r0, c0, nr, nc);
+            if (own.length > 0) positive.narrow(0, r0 + own.first_row, own.length).copy_(logits.diagonal(own.offset));
+          }
+          running.copy_(at::logaddexp(running, consume_logsumexp(logits)));
         }
       }
     }
@@ -78,7 +87,7 @@ class TiledSoftmaxFunction : public torch::autograd::Function<TiledSoftmaxFuncti
     operands.pop_back();
     // A row whose candidates are all masked has lse -inf and only -inf logits: weight exp(-inf) = 0.
     const at::Tensor log_partition = lse.masked_fill(lse == -kInf, 0.0);
-    const at::Tensor& upstream = grads[0];  // [blocks, R]
+    const at::Tensor& upstream = grads[0];           // [blocks, R]
     const at::Tensor& upstream_positive = grads[1];  // [R]
     variable_list result(operands.size() + 1);
     for (size_t i = 0; i < operands.size(); ++i)
@@ -88,41 +97,59 @@ class TiledSoftmaxFunction : public torch::autograd::Function<TiledSoftmaxFuncti
       const int64_t nr = std::min(p.tile, rows - r0);
       for (size_t b = 0; b < p.blocks.size(); ++b) {
         const CandidateBlock& block = p.blocks[b];
-        const at::Tensor x = operands[p.row_operand[b]].narrow(0, r0, nr);
+        const at::Tensor x = p.similarity.prepared(operands[p.row_operand[b]].narrow(0, r0, nr));
         const at::Tensor& y = operands[p.column_operand[b]];
-        at::Tensor& grad_x = result[p.row_operand[b]];
-        at::Tensor& grad_y = result[p.column_operand[b]];
+        // d loss / d logits = softmax * upstream. The upstream is multiplied, never folded into the
+        // shift as log(upstream): that needs its sign, which only a device-to-host read would tell.
         const at::Tensor row_upstream = upstream[b].narrow(0, r0, nr).unsqueeze(1);
         const at::Tensor row_partition = log_partition[b].narrow(0, r0, nr).unsqueeze(1);
         for (int64_t c0 = 0; c0 < y.size(0); c0 += p.tile) {
           const int64_t nc = std::min(p.tile, y.size(0) - c0);
-          const at::Tensor y_tile = y.narrow(0, c0, nc);
-          // d loss / d logits = softmax * upstream (+ upstream of the positive on the own entries).
-          at::Tensor weight = tile_logits(block, p.similarity.kernel, x, y_tile, r0, c0);
+          const at::Tensor y_tile = p.similarity.prepared(y.narrow(0, c0, nc));
+          at::Tensor weight = tile_logits(block, p.similarity, x, y_tile, r0, c0);
           weight.sub_(row_partition).exp_().mul_(row_upstream);
-          if (b == 0) {
+          if (b == 0) {  // + the positive's upstream on the own entries
             const OwnDiagonal own = own_diagonal(block.own_offset, r0, c0, nr, nc);
             if (own.length > 0)
               weight.diagonal(own.offset).add_(upstream_positive.narrow(0, r0 + own.first_row, own.length));
           }
-          weight.mul_(block.scale);  // d logits / d similarity (penalties and masks are constants)
-          add_kernel_gradients(p.similarity, x, y_tile, weight, grad_x, grad_y, r0, c0);
+          add_kernel_gradients(p.similarity, block.scale, x, y_tile, weight, result[p.row_operand[b]],
+                               result[p.column_operand[b]], r0, c0);
         }
       }
     }
+    // So far the gradients w.r.t. the prepared operands; through the preparation now, in place.
+    for (size_t i = 0; i < operands.size(); ++i)
+      if (result[i].defined()) through_preparation(p.similarity, operands[i], result[i], p.tile);
     return result;
   }
 
  private:
-  /// grad_x[r0 ...] += d<weight, kernel(x, y)>/dx, grad_y[c0 ...] likewise (undefined: not needed).
-  static void add_kernel_gradients(const SimilarityKernel& similarity, const at::Tensor& x, const at::Tensor& y,
-                                   const at::Tensor& weight, at::Tensor& grad_x, at::Tensor& grad_y, int64_t r0,
-                                   int64_t c0) {
+  /// grad (w.r.t. prepared(x)) becomes the gradient w.r.t. x, chunk by chunk of rows (prepare is
+  /// row-wise), so no second [rows, d] buffer is needed.
+  static void through_preparation(const SimilarityKernel& similarity, const at::Tensor& x, at::Tensor& grad,
+                                  int64_t chunk) {
+    if (!similarity.prepare) return;
+    at::AutoGradMode enable(true);
+    for (int64_t r0 = 0; r0 < x.size(0); r0 += chunk) {
+      const int64_t n = std::min(chunk, x.size(0) - r0);
+      const at::Tensor xv = x.narrow(0, r0, n).detach().requires_grad_(true);
+      at::Tensor g = grad.narrow(0, r0, n);
+      g.copy_(torch::autograd::grad({similarity.prepare(xv)}, {xv}, {g})[0]);
+    }
+  }
+
+  /// With d logits / d similarity = scale (penalties and masks are constants): grad_x[r0 ...] +=
+  /// d<weight, scale * kernel(x, y)>/dx, grad_y[c0 ...] likewise (undefined: not needed).
+  static void add_kernel_gradients(const SimilarityKernel& similarity, double scale, const at::Tensor& x,
+                                   const at::Tensor& y, at::Tensor& weight, at::Tensor& grad_x, at::Tensor& grad_y,
+                                   int64_t r0, int64_t c0) {
     if (similarity.is_dot) {
-      if (grad_x.defined()) grad_x.narrow(0, r0, x.size(0)).addmm_(weight, y);
-      if (grad_y.defined()) grad_y.narrow(0, c0, y.size(0)).addmm_(weight.t(), x);
+      if (grad_x.defined()) grad_x.narrow(0, r0, x.size(0)).addmm_(weight, y, /*beta=*/1, /*alpha=*/scale);
+      if (grad_y.defined()) grad_y.narrow(0, c0, y.size(0)).addmm_(weight.t(), x, /*beta=*/1, /*alpha=*/scale);
       return;
     }
+    weight.mul_(scale);
     at::AutoGradMode enable(true);
     const at::Tensor xv = x.detach().requires_grad_(true), yv = y.detach().requires_grad_(true);
     const variable_list g = torch::autograd::grad({similarity.kernel(xv, yv)}, {xv, yv}, {weight});
@@ -134,10 +161,18 @@ class TiledSoftmaxFunction : public torch::autograd::Function<TiledSoftmaxFuncti
 /// The whole [R, C] logits of every block at once, through autograd.
 std::pair<at::Tensor, at::Tensor> whole_softmax_terms(const std::vector<CandidateBlock>& blocks,
                                                       const SimilarityKernel& similarity) {
+  std::vector<at::Tensor> raw, prepared;  // each distinct operand prepared once
+  auto prepare = [&](const at::Tensor& t) {
+    for (size_t i = 0; i < raw.size(); ++i)
+      if (raw[i].is_same(t)) return prepared[i];
+    raw.push_back(t);
+    prepared.push_back(similarity.prepared(t));
+    return prepared.back();
+  };
   std::vector<at::Tensor> lse;
   at::Tensor positive;
   for (const auto& block : blocks) {
-    const at::Tensor logits = tile_logits(block, similarity.kernel, block.rows, block.columns, 0, 0);
+    const at::Tensor logits = tile_logits(block, similarity, prepare(block.rows), prepare(block.columns), 0, 0);
     lse.push_back(at::logsumexp(logits, {1}));
     if (!positive.defined()) positive = logits.diagonal(block.own_offset);
   }

@@ -23,7 +23,7 @@
 
 namespace negatron::losses {
 
-constexpr int64_t kAutoTileSize = 1024;
+constexpr int64_t kAutoTileSize = 2048;
 
 struct TileOptions {
   /// -1: auto (null in configs); 0: never tile; n > 0: tiles of n rows x n candidates.

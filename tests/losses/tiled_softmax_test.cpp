@@ -237,8 +237,8 @@ TEST(TiledGist, EqualsWholeMatrixOnTheParityGrid) {
 
 TEST(TileOptions, AutoTilesOnlyLargeScoreMatrices) {
   TileOptions automatic;
-  EXPECT_EQ(automatic.resolve(512, 2048), 0);  // 2^20 entries: whole
-  EXPECT_EQ(automatic.resolve(512, 2049), kAutoTileSize);
+  EXPECT_EQ(automatic.resolve(kAutoTileSize, kAutoTileSize), 0);  // one tile's worth: whole
+  EXPECT_EQ(automatic.resolve(kAutoTileSize, kAutoTileSize + 1), kAutoTileSize);
   TileOptions never;
   never.tile_size = 0;
   EXPECT_EQ(never.resolve(1 << 20, 1 << 20), 0);
@@ -251,9 +251,10 @@ TEST(TileOptions, AutoTilesOnlyLargeScoreMatrices) {
 }
 
 TEST(TileOptions, AutoEqualsWholeAboveTheThreshold) {
-  // 1100 anchors x 1100 candidates (> 1024^2 entries): auto tiles, 1024 + a 76-row/column remainder.
+  // Just above one tile's worth of entries: auto tiles, a full tile and a 52-row/column remainder.
+  const int64_t rows = kAutoTileSize + 52;
   at::manual_seed(3);
-  const std::vector<at::Tensor> columns = {at::randn({1100, 4}, at::kDouble), at::randn({1100, 4}, at::kDouble)};
+  const std::vector<at::Tensor> columns = {at::randn({rows, 4}, at::kDouble), at::randn({rows, 4}, at::kDouble)};
   MultipleNegativesRankingOptions automatic, whole;
   whole.tiling.tile_size = 0;
   whole.hardness_mode = automatic.hardness_mode = "in_batch_negatives";
