@@ -5,7 +5,7 @@
 // grad/0..k, the gradients w.r.t. each column, in the input's dtype.
 //
 // Model level (--model DIR, --input batch.jsonl with one {"columns": [texts], "label": ...} per row):
-// tokenizes, runs loss->forward_backward(model, batch, 1.0) with the model in train() mode, and writes
+// tokenizes, runs loss->forward_backward(model, batch) with the model in train() mode, and writes
 // `loss`, param/<name> (every model parameter, names as SentenceEncoder::named_parameters(), zeros
 // where no gradient reached it). --no-dropout puts the model in eval() instead; for BERT-family
 // encoders the only train/eval difference is dropout.
@@ -179,7 +179,7 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
   loss_args.model = model;
   auto loss = losses::make_loss(args.name, loss_args);
   model->zero_grad();
-  at::Tensor value = loss->forward_backward(*model, batch, 1.0);
+  at::Tensor value = loss->forward_backward(*model, batch);
 
   data::TensorFileWriter out(args.output);
   out.write("loss", value.to(at::kDouble));

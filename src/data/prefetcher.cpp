@@ -35,6 +35,7 @@ CollatedBatch collate_batch(const DatasetReader& reader, const SamplerBatch& bat
   out.inputs.labels = labels_tensor(reader.manifest(), rows, static_cast<int64_t>(batch.rows.size()));
   if (pinned && out.inputs.labels.defined()) out.inputs.labels = out.inputs.labels.pin_memory();
   out.inputs.texts = std::move(rows.texts);
+  out.inputs.rank_rows = batch.rank_rows;
   return out;
 }
 

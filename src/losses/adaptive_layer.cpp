@@ -47,6 +47,7 @@ at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const model
     final_layer.columns.push_back(outputs.back().sentence_embedding);
   }
   final_layer.labels = batch.labels;
+  final_layer.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, final_layer);
   at::Tensor loss = inner_->compute(final_layer) * options_.last_layer_weight;
 

@@ -10,14 +10,18 @@
 // Model level: params "guide": <model dir>, loaded once, frozen, eval mode. Texts are re-tokenized
 //   with the guide's tokenizer (model::Batch.texts) when its fingerprint differs from the model's or
 //   its max_seq_length is shorter, as ST re-tokenizes; otherwise the token batch is reused.
-// Distributed: anchors local; positives/negatives all_gather_with_grad, guide embeddings gathered
-//   without grad, same layout; labels offset + i. Anchor-anchor scores are local anchors against
-//   all ranks' anchors (ST uses the local block only), so W ranks equal one process on the global batch.
+// Distributed: anchors local; positives, negatives (and anchors, for anchor-anchor scores) gathered
+//   with their guide embeddings in one all-gather, gradients back in one reduce-scatter; labels
+//   offset + i. Anchor-anchor scores are local anchors against all ranks' anchors (ST uses the
+//   local block only), so W ranks equal one process on the global batch.
+// Memory: scores in tiles (tiled_softmax.h, parameter tile_size). Guide scores are compared with
+//   the threshold in float64; ties within kGuideTieTolerance keep the candidate (candidate_block.h).
 // Reference: Solatorio 2024 (GISTEmbed); sentence_transformers/.../losses/gist_embed.py (ST 6.0.1).
 #include <memory>
 #include <string>
 
 #include "losses/loss.h"
+#include "losses/tiled_softmax.h"
 
 namespace negatron::losses {
 
@@ -31,6 +35,8 @@ struct GistEmbedOptions {
   bool contrast_anchors = true;
   /// Add positive-positive scores (local positives against all positives).
   bool contrast_positives = true;
+  /// tile_size: see tiled_softmax.h (null = auto).
+  TileOptions tiling;
 
   void validate() const;
 };

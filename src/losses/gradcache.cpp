@@ -105,11 +105,12 @@ at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const model::Ba
   EmbeddingBatch embeddings;
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0));
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, embeddings);
   return inner_->compute(embeddings);
 }
 
-at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const model::Batch& batch, double scale) {
+at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   // (1) Embed without grad, one RNG snapshot per mini-batch. The very last mini-batch keeps its
   // graph instead, so step (3) needs no second forward for it.
@@ -123,9 +124,10 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0).detach().requires_grad_(true));
   reps.clear();
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, embeddings);
   at::Tensor loss = inner_->compute(embeddings);
-  (loss * scale).backward();
+  loss.backward();
   std::vector<at::Tensor> cache;
   for (size_t c = 0; c < embeddings.columns.size(); ++c) {
     at::Tensor grad = embeddings.columns[c].grad();

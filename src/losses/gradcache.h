@@ -58,7 +58,7 @@ class GradCacheLoss : public Loss {
   /// Evaluation: embeds in mini-batches without grad; the result has no graph to the parameters
   /// (train with forward_backward).
   at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
-  at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch, double scale = 1.0) override;
+  at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch) override;
   void add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch, EmbeddingBatch& embeddings) override {
     inner_->add_side_inputs(model, batch, embeddings);
   }

@@ -84,14 +84,15 @@ at::Tensor Loss::forward(model::SentenceEncoder& model, const model::Batch& batc
   EmbeddingBatch embeddings;
   embeddings.columns = embed_columns(model, batch.columns);
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   add_side_inputs(model, batch, embeddings);
   return compute(embeddings);
 }
 
-at::Tensor Loss::forward_backward(model::SentenceEncoder& model, const model::Batch& batch, double scale) {
+at::Tensor Loss::forward_backward(model::SentenceEncoder& model, const model::Batch& batch) {
   at::Tensor loss = forward(model, batch);
   notify_final_backward();
-  (loss * scale).backward();
+  loss.backward();
   return loss.detach();
 }
 

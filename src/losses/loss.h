@@ -34,6 +34,9 @@ struct EmbeddingBatch {
   std::vector<at::Tensor> columns;  // [B, d] each, in column order
   at::Tensor labels;                // see LabelKind; undefined when none
   std::vector<at::Tensor> guide;    // GIST: guide-model embeddings per column (no grad)
+  /// Every rank's row count in rank order, from the batch plan (model::Batch::rank_rows); in-batch
+  /// losses gather with it and exchange no sizes. Empty: unknown (the gather exchanges them).
+  std::vector<int64_t> rank_rows;
 };
 
 struct LossContext {
@@ -54,10 +57,10 @@ class Loss {
   /// Embeds every column with `model` (in train mode as the model is), then compute().
   virtual at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch);
 
-  /// forward + backward of loss * scale; returns the detached loss. Cached (GradCache) losses
+  /// forward + backward of the loss; returns the detached loss. Cached (GradCache) losses
   /// override this to embed in mini-batches. Callers all-reduce parameter gradients afterwards.
   /// Every override calls notify_final_backward() right before its last backward.
-  virtual at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch, double scale = 1.0);
+  virtual at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch);
 
   /// Called (if set) right before the backward after which forward_backward changes no parameter
   /// gradient: the trainer arms its overlapped gradient averager with it, so that GradCache's

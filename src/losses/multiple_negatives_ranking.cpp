@@ -1,23 +1,16 @@
 #include "losses/multiple_negatives_ranking.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "common/check.h"
 #include "common/log.h"
-#include "distributed/gather.h"
+#include "losses/in_batch_gather.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
 namespace {
 
 const std::vector<std::string> kDirections = {"query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc"};
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// [rows, n] bool with true at (j, own[j]).
-at::Tensor one_hot_rows(const at::Tensor& own, int64_t n) {
-  return at::zeros({own.size(0), n}, own.options().dtype(at::kBool)).scatter_(1, own.unsqueeze(1), true);
-}
 
 }  // namespace
 
@@ -48,68 +41,48 @@ void MultipleNegativesRankingOptions::validate() const {
             "'all_negatives', got '", hardness_mode, "'");
   NEG_CHECK(hardness_strength >= 0, "MultipleNegativesRankingLoss: hardness_strength must be >= 0, got ",
             hardness_strength);
+  tiling.validate();
   if (!hardness_mode.empty() && hardness_strength == 0) {
     log::warn_once("mnrl_hardness_zero", "MultipleNegativesRankingLoss: hardness_mode '" + hardness_mode +
                                              "' has no effect with hardness_strength 0");
   }
 }
 
-at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options,
-                                           int64_t begin, int64_t end) {
-  const SimilarityFn sim = similarity_by_name(options.similarity_fct, "similarity_fct");
+at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options) {
+  const SimilarityKernel similarity = similarity_kernel_by_name(options.similarity_fct, "similarity_fct");
   const int64_t batch = in.anchors.size(0);
-  const int64_t global = in.docs.front().size(0);
-  const int64_t num_docs = static_cast<int64_t>(in.docs.size());
-  const int64_t rows = end - begin;
-  NEG_CHECK(begin >= 0 && end <= batch && rows > 0, "row range [", begin, ", ", end, ") outside [0, ", batch, ")");
+  const at::Tensor& queries = in.anchors;
+  const std::vector<at::Tensor>& docs = in.docs;
+  const at::Tensor positives = docs.front().narrow(0, in.offset, batch);
+  const at::Tensor& anchors_global = in.anchors_global;
 
-  const at::Tensor queries = in.anchors.narrow(0, begin, rows);
-  const at::Tensor positives = in.local_positives.narrow(0, begin, rows);
-  const at::Tensor docs_all = num_docs == 1 ? in.docs.front() : at::cat(in.docs, 0);
-  const at::Tensor own = at::arange(in.offset + begin, in.offset + end, in.anchors.options().dtype(at::kLong));
-  at::Tensor query_to_doc = sim(queries, docs_all);  // [rows, K*N]
-  const bool plain = options.hardness_mode.empty() || options.hardness_strength == 0;
-  if (plain && options.directions.size() == 1) {
-    // The common case, as ST computes it: one fused cross-entropy over the scaled scores.
-    return at::cross_entropy_loss(query_to_doc * options.scale, own, {}, at::Reduction::Sum) /
-           static_cast<double>(batch);
+  // One block per (direction, doc column); per_direction gives every direction its own partition.
+  const bool joint = options.partition_mode == "joint";
+  const double strength = options.hardness_mode.empty() ? 0.0 : options.hardness_strength;
+  const bool penalise_in_batch = options.hardness_mode == "in_batch_negatives" || options.hardness_mode == "all_negatives";
+  const bool penalise_own_hard = options.hardness_mode == "hard_negatives" || options.hardness_mode == "all_negatives";
+  std::vector<CandidateBlock> blocks;
+  auto add = [&](const at::Tensor& rows, const at::Tensor& columns, int group, bool mask_own) {
+    CandidateBlock block;
+    block.rows = rows;
+    block.columns = columns;
+    block.scale = options.scale;
+    block.group = joint ? 0 : group;
+    block.own_offset = in.offset;
+    block.mask_own = mask_own;
+    blocks.push_back(std::move(block));
+    return &blocks.back();
+  };
+  for (size_t k = 0; k < docs.size(); ++k) {  // query_to_doc: hardness applies here only
+    CandidateBlock* block = add(queries, docs[k], 0, false);
+    block->other_penalty = penalise_in_batch ? strength : 0.0;
+    block->own_penalty = k > 0 && penalise_own_hard ? strength : 0.0;  // the own positive never
   }
-  const at::Tensor own_mask = one_hot_rows(own, global);  // [rows, N]
-  std::vector<at::Tensor> scores;
-  if (!plain) {
-    at::Tensor penalty = options.hardness_strength * query_to_doc.detach();
-    at::Tensor own_docs = own_mask.repeat({1, num_docs});
-    at::Tensor exclude;
-    if (options.hardness_mode == "hard_negatives") {
-      exclude = own_docs.logical_not();
-      exclude.narrow(1, 0, global).fill_(true);  // only own hard negatives keep a penalty
-    } else if (options.hardness_mode == "in_batch_negatives") {
-      exclude = own_docs;  // other rows' positives and negatives
-    } else {
-      exclude = own_docs.clone();
-      exclude.narrow(1, global, global * (num_docs - 1)).fill_(false);  // all but the own positive
-    }
-    scores.push_back(query_to_doc * options.scale + penalty.masked_fill(exclude, 0.0));
-  } else {
-    scores.push_back(query_to_doc * options.scale);
-  }
-  if (options.has("query_to_query")) {
-    scores.push_back(sim(queries, in.anchors_global).masked_fill(own_mask, -kInf) * options.scale);
-  }
-  if (options.has("doc_to_query")) scores.push_back(sim(positives, in.anchors_global) * options.scale);
-  if (options.has("doc_to_doc")) {
-    scores.push_back(sim(positives, docs_all).masked_fill(own_mask.repeat({1, num_docs}), -kInf) * options.scale);
-  }
-
-  const at::Tensor positive_scores = scores.front().gather(1, own.unsqueeze(1)).squeeze(1);
-  at::Tensor log_z;
-  if (options.partition_mode == "joint") {
-    log_z = at::logsumexp(scores.size() == 1 ? scores.front() : at::cat(scores, 1), {1});
-  } else {
-    for (const auto& s : scores) log_z = log_z.defined() ? log_z + at::logsumexp(s, {1}) : at::logsumexp(s, {1});
-    log_z = log_z / static_cast<double>(scores.size());
-  }
-  return (log_z - positive_scores).sum() / static_cast<double>(batch);
+  if (options.has("query_to_query")) add(queries, anchors_global, 1, true);
+  if (options.has("doc_to_query")) add(positives, anchors_global, 2, false);
+  if (options.has("doc_to_doc"))
+    for (const auto& d : docs) add(positives, d, 3, true);
+  return in_batch_cross_entropy(blocks, similarity, options.tiling).sum() / static_cast<double>(std::max<int64_t>(batch, 1));
 }
 
 MultipleNegativesRankingLoss::MultipleNegativesRankingLoss(MultipleNegativesRankingOptions options,
@@ -127,23 +100,20 @@ MultipleNegativesRankingLoss::MultipleNegativesRankingLoss(MultipleNegativesRank
 
 at::Tensor MultipleNegativesRankingLoss::compute(const EmbeddingBatch& batch) {
   validate(batch);
+  // Candidates in one gather: every doc column, then the anchors if a direction scores them.
+  std::vector<at::Tensor> locals(batch.columns.begin() + 1, batch.columns.end());
+  const bool need_anchors = options_.has("query_to_query") || options_.has("doc_to_query");
+  if (need_anchors) locals.push_back(batch.columns[0]);
+  distributed::GatheredColumns g = gather_candidates(context_, locals, batch.rank_rows);
   InBatchInputs in;
   in.anchors = batch.columns[0];
-  in.local_positives = batch.columns[1];
-  const bool need_anchors = options_.has("query_to_query") || options_.has("doc_to_query");
-  if (context_.gather_across_devices) {
-    distributed::Communicator& comm = *context_.comm;
-    for (size_t c = 1; c < batch.columns.size(); ++c) {
-      distributed::Gathered g = distributed::all_gather_with_grad(comm, batch.columns[c]);
-      in.offset = g.offset;
-      in.docs.push_back(g.global);
-    }
-    if (need_anchors) in.anchors_global = distributed::all_gather_with_grad(comm, batch.columns[0]).global;
-  } else {
-    in.docs.assign(batch.columns.begin() + 1, batch.columns.end());
-    in.anchors_global = batch.columns[0];
+  in.offset = g.offset;
+  if (need_anchors) {
+    in.anchors_global = g.global.back();
+    g.global.pop_back();
   }
-  return multiple_negatives_ranking_loss(in, options_, 0, in.anchors.size(0));
+  in.docs = std::move(g.global);
+  return multiple_negatives_ranking_loss(in, options_);
 }
 
 MultipleNegativesRankingOptions read_mnrl_options(ParamReader& params, LossContext& context, bool symmetric) {
@@ -154,6 +124,7 @@ MultipleNegativesRankingOptions read_mnrl_options(ParamReader& params, LossConte
   if (symmetric) {
     o.directions = {"query_to_doc", "doc_to_query"};
     o.partition_mode = "per_direction";
+    o.tiling = read_tile_options(params, "MultipleNegativesSymmetricRankingLoss");
     return o;
   }
   nlohmann::json directions = params.get_json("directions", o.directions);
@@ -171,6 +142,7 @@ MultipleNegativesRankingOptions read_mnrl_options(ParamReader& params, LossConte
             "must be null or a string, got ", hardness.dump());
   o.hardness_mode = hardness.is_null() ? "" : hardness.get<std::string>();
   o.hardness_strength = params.get<double>("hardness_strength", o.hardness_strength);
+  o.tiling = read_tile_options(params, "MultipleNegativesRankingLoss");
   return o;
 }
 

@@ -8,11 +8,13 @@
 // Inputs: columns anchor | positive | negative_1 ... negative_n; labels: none.
 // Relations: MultipleNegativesSymmetricRankingLoss = directions {query_to_doc, doc_to_query},
 //   per_direction; Cached* = GradCache around this loss; GISTEmbedLoss adds a guide model.
-// Distributed: anchors are this rank's rows. Candidates are all_gather_with_grad of every doc
-//   column (and of the anchors for query_to_query / doc_to_query). Global column layout of the
-//   query_to_doc scores: [all ranks' positives (N rows) | all ranks' negative_1 (N rows) | ...],
-//   N = global rows; local anchor i has label offset + i, and its own hard negative j sits at
-//   column j * N + offset + i. The loss is the mean over local anchors.
+// Distributed: anchors are this rank's rows. Candidates are every doc column (and the anchors for
+//   query_to_query / doc_to_query), gathered in one all-gather (one reduce-scatter back). Global
+//   column layout of the query_to_doc scores: [all ranks' positives (N rows) | all ranks'
+//   negative_1 (N rows) | ...], N = global rows; local anchor i has label offset + i, and its own
+//   hard negative j sits at column j * N + offset + i. The loss is the mean over local anchors.
+// Memory: the scores are evaluated in tiles (tiled_softmax.h, parameter tile_size), so a step needs
+//   O(tile^2 + rows x dim), not O(local rows x global rows x columns).
 // Reference: van den Oord et al. 2018; Li et al. 2023 (GTE); Lan et al. 2025 (hardness);
 //   sentence_transformers/sentence_transformer/losses/multiple_negatives_ranking.py (ST 6.0.1).
 #include <string>
@@ -20,6 +22,7 @@
 
 #include "losses/loss.h"
 #include "losses/similarity.h"
+#include "losses/tiled_softmax.h"
 
 namespace negatron::losses {
 
@@ -38,6 +41,8 @@ struct MultipleNegativesRankingOptions {
   std::string hardness_mode;
   /// >= 0; ignored without hardness_mode.
   double hardness_strength = 0.0;
+  /// tile_size: see tiled_softmax.h (null = auto).
+  TileOptions tiling;
 
   void validate() const;
   bool has(const std::string& direction) const;
@@ -47,20 +52,18 @@ struct MultipleNegativesRankingOptions {
 struct InBatchInputs {
   at::Tensor anchors;                // [B, d] this rank's anchors
   at::Tensor anchors_global;         // [N, d]; needed for query_to_query / doc_to_query
-  std::vector<at::Tensor> docs;      // per doc column: [N, d] global (positives first)
-  at::Tensor local_positives;        // [B, d] this rank's positives
+  std::vector<at::Tensor> docs;      // per doc column: [N, d] global (positives first); this
+                                     // rank's positives are docs[0] rows [offset, offset + B)
   int64_t offset = 0;                // index of this rank's first row in the global rows
 };
 
-/// Sum over local anchors [begin, end) of the per-anchor loss, divided by B = anchors.size(0):
-/// the full range gives the mean. Pure function of tensors.
-at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options,
-                                           int64_t begin, int64_t end);
+/// Mean over the B local anchors of the per-anchor loss (0 when B is 0). Pure function of tensors.
+at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options);
 
 class ParamReader;
 /// Reads ST's parameter names (scale, similarity_fct, gather_across_devices and, unless `symmetric`,
-/// directions, partition_mode, hardness_mode, hardness_strength); shared by the MNRL-based
-/// registrations (symmetric, cached). gather_across_devices goes into `context`.
+/// directions, partition_mode, hardness_mode, hardness_strength) and tile_size; shared by the
+/// MNRL-based registrations (symmetric, cached). gather_across_devices goes into `context`.
 MultipleNegativesRankingOptions read_mnrl_options(ParamReader& params, LossContext& context, bool symmetric);
 
 class MultipleNegativesRankingLoss : public Loss {

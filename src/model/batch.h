@@ -17,6 +17,9 @@ struct Batch {
   std::vector<TokenBatch> columns;              // one per text column, in column order
   at::Tensor labels;                            // see LabelKind; undefined when none
   std::vector<std::vector<std::string>> texts;  // [column][row], when the dataset keeps its text
+  /// Every rank's row count in rank order, from the batch plan: in-batch losses gather with it and
+  /// exchange no sizes. Empty: unknown (the gather exchanges them).
+  std::vector<int64_t> rank_rows;
 
   int64_t rows() const { return columns.empty() ? 0 : columns.front().rows(); }
   /// The tensors on `device` (non_blocking: see TokenBatch::to).

@@ -111,11 +111,11 @@ at::Tensor Trainer::train_step(const data::CollatedBatch& batch, double lr, bool
     } clear{loss_fn};
     grad_averager_->begin_step();
     loss_fn.set_final_backward_callback([this] { grad_averager_->arm(); });
-    local_loss = loss_fn.forward_backward(*parts_.model, batch.inputs, 1.0);
+    local_loss = loss_fn.forward_backward(*parts_.model, batch.inputs);
     clock_->end(StepClock::kCompute);
     grad_averager_->finish(/*check_layout=*/first_of_dataset);
   } else {
-    local_loss = loss_fn.forward_backward(*parts_.model, batch.inputs, 1.0);
+    local_loss = loss_fn.forward_backward(*parts_.model, batch.inputs);
     clock_->end(StepClock::kCompute);
     distributed::average_gradients(comm, params, distributed::kDefaultBucketBytes, /*check_layout=*/first_of_dataset);
   }
@@ -162,6 +162,7 @@ void Trainer::flush_window(double lr) {
                     {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(d)},
                     {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
                     {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls},
+                    {"reduce_scatter_bytes", comm.reduce_scatter_bytes}, {"reduce_scatter_calls", comm.reduce_scatter_calls},
                     {"time_data_s", times.data_s}, {"time_compute_s", times.compute_s},
                     {"time_slowest_compute_s", times.slowest_compute_s}, {"time_grad_reduce_s", times.grad_reduce_s},
                     {"time_optimizer_s", times.optimizer_s}, {"host_reads", host_read_count()},

@@ -52,7 +52,7 @@ Result run(Loss& loss, model::SentenceEncoder& model, const model::Batch& batch,
     value = loss.compute(embeddings);
     value.backward();
   } else {
-    value = loss.forward_backward(model, batch, 1.0);
+    value = loss.forward_backward(model, batch);
   }
   Result out{value.item<double>(), {}};
   for (auto& p : model.parameters()) out.grads.push_back(p.grad().defined() ? p.grad().clone() : at::zeros_like(p));
