@@ -168,6 +168,7 @@ void Trainer::flush_window(double lr) {
                     {"time_optimizer_s", times.optimizer_s}, {"host_reads", host_read_count()},
                     {"host_reads_steady_steps", steady_step_host_reads_}});
   }
+  progress_losses_ = format_dataset_losses(parts_.dataset_names, last_logged_loss_);
   window_step_dataset_.clear();
 }
 
@@ -197,6 +198,7 @@ TrainResult Trainer::run() {
   clock_ = std::make_unique<StepClock>(parts_.device);
   dataset_seen_.assign(parts_.losses.size(), false);
   last_logged_loss_.assign(parts_.losses.size(), std::numeric_limits<double>::quiet_NaN());
+  progress_losses_ = format_dataset_losses(parts_.dataset_names, last_logged_loss_);
   Progress progress("train", total_steps_ - state_.step, true, "step");
   window_wall_.lap();
   while (state_.step < total_steps_) {
@@ -216,7 +218,7 @@ TrainResult Trainer::run() {
     state_.sampler = parts_.data->state();
     if (!first_of_dataset) steady_step_host_reads_ += host_read_count() - reads_before;
     if (state_.step % std::max<int64_t>(1, t.logging_steps) == 0 || state_.step == total_steps_) flush_window(last_lr_);
-    progress.advance(1, format_dataset_losses(parts_.dataset_names, last_logged_loss_));
+    progress.advance(1, progress_losses_);
     if (t.eval_steps > 0 && state_.step % t.eval_steps == 0 && state_.step < total_steps_) {
       const Metrics metrics = evaluate(state_.step);
       parts_.model->train(config_.model.dropout);
@@ -249,7 +251,7 @@ TrainResult Trainer::run() {
     for (const auto& evaluator : parts_.evaluators) primary.push_back(evaluator->primary_metric());
     std::optional<report::RgbImage> plot;
     try {
-      plot = report::render_curve_panels(report::training_curve_panels(report::read_metrics_jsonl(metrics_.path()), primary));
+      plot = report::render_training_curves(metrics_.path(), primary);
     } catch (const std::exception& e) {
       log::warn0("could not plot the training curves: ", e.what());
     }

@@ -76,6 +76,7 @@ class Trainer {
   std::vector<bool> dataset_seen_;        // a dataset's first step checks the gradient layout
   int64_t steady_step_host_reads_ = 0;   // host reads inside steady-state steps (see the top)
   std::vector<double> last_logged_loss_;  // per dataset: its last logged windowed mean (NaN: none yet)
+  std::string progress_losses_;           // the progress line's loss part, rebuilt at logging steps
   double last_lr_ = 0;
   // Set on the first step when distributed.overlap_grad_reduce selects it (after parts_: it hooks
   // the parameters and uses the communicator, so it goes first).
