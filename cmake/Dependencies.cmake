@@ -5,6 +5,18 @@ if(NOT EXISTS "${NEGATRON_PYTHON}")
   message(FATAL_ERROR "NEGATRON_PYTHON=${NEGATRON_PYTHON} does not exist; run launch/setup.sh first")
 endif()
 
+# negatron_python_lines(OUT MODULE CODE): the lines CODE prints under NEGATRON_PYTHON, as a list; the
+# pip wheels in the venv carry libraries CMake needs (torch, pyarrow).
+function(negatron_python_lines out module code)
+  execute_process(COMMAND "${NEGATRON_PYTHON}" -c "${code}" OUTPUT_VARIABLE _lines OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "cannot import ${module} with ${NEGATRON_PYTHON}; run launch/setup.sh (requirements.txt pins it)")
+  endif()
+  string(REPLACE "\n" ";" _lines "${_lines}")
+  set(${out} "${_lines}" PARENT_SCOPE)
+endfunction()
+
 find_package(MPI REQUIRED COMPONENTS CXX)
 find_package(HDF5 REQUIRED COMPONENTS C CXX)
 find_package(spdlog CONFIG REQUIRED)
@@ -22,13 +34,8 @@ pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 
 # libtorch from the pip wheel (C++11 ABI from 2.7 on). The wheel is CUDA-enabled; its CMake config
 # looks for a CUDA toolkit, which lives in /usr/local/cuda on our machines.
-execute_process(
-  COMMAND "${NEGATRON_PYTHON}" -c "import torch,os;print(torch.utils.cmake_prefix_path);print(os.path.dirname(torch.__file__))"
-  OUTPUT_VARIABLE _torch_out OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _torch_rc)
-if(NOT _torch_rc EQUAL 0)
-  message(FATAL_ERROR "cannot import torch with ${NEGATRON_PYTHON}; run launch/setup.sh")
-endif()
-string(REPLACE "\n" ";" _torch_out "${_torch_out}")
+negatron_python_lines(_torch_out torch
+  "import torch,os;print(torch.utils.cmake_prefix_path);print(os.path.dirname(torch.__file__))")
 list(GET _torch_out 0 NEGATRON_TORCH_CMAKE_PREFIX)
 list(GET _torch_out 1 NEGATRON_TORCH_DIR)
 list(APPEND CMAKE_PREFIX_PATH "${NEGATRON_TORCH_CMAKE_PREFIX}")
@@ -40,6 +47,28 @@ if(NOT DEFINED TORCH_CUDA_ARCH_LIST)
 endif()
 find_package(Torch REQUIRED)
 message(STATUS "libtorch ${Torch_VERSION} from ${NEGATRON_TORCH_DIR}")
+
+# Apache Arrow and Parquet C++ (Parquet input) from the pip `pyarrow` wheel, found through the same
+# Python as torch: the wheel ships the headers (pyarrow/include) and the libraries as libarrow.so.<so>
+# and libparquet.so.<so> without unversioned symlinks, so they are imported by full path. Arrow's
+# headers need C++20: only the translation unit that reads Parquet includes them (src/CMakeLists.txt).
+negatron_python_lines(_arrow_out pyarrow
+  "import pyarrow as pa;print(pa.get_include());print(pa.get_library_dirs()[0]);print(pa.cpp_build_info.so_version);print(pa.__version__)")
+list(GET _arrow_out 0 NEGATRON_ARROW_INCLUDE_DIR)
+list(GET _arrow_out 1 _arrow_lib_dir)
+list(GET _arrow_out 2 _arrow_so)
+list(GET _arrow_out 3 _arrow_version)
+foreach(_lib arrow parquet)
+  set(_path "${_arrow_lib_dir}/lib${_lib}.so.${_arrow_so}")
+  if(NOT EXISTS "${_path}")
+    message(FATAL_ERROR "pyarrow ${_arrow_version} has no ${_path}")
+  endif()
+  add_library(Arrow::${_lib} SHARED IMPORTED)
+  set_target_properties(Arrow::${_lib} PROPERTIES IMPORTED_LOCATION "${_path}" IMPORTED_SONAME "lib${_lib}.so.${_arrow_so}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${NEGATRON_ARROW_INCLUDE_DIR}")
+endforeach()
+set_target_properties(Arrow::parquet PROPERTIES INTERFACE_LINK_LIBRARIES Arrow::arrow)
+message(STATUS "Arrow/Parquet ${_arrow_version} from ${_arrow_lib_dir}")
 
 # NCCL: link the copy torch itself loads (the nvidia-nccl wheel), so one process never holds two.
 find_package(CUDAToolkit)

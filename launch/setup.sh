@@ -14,7 +14,9 @@ APT_PACKAGES=(build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libcli11-dev libutf8proc-dev libgtest-dev
   libgoogle-perftools-dev  # tcmalloc: the negatron executable's malloc (cmake/Dependencies.cmake)
   libprotobuf-dev protobuf-compiler  # TensorBoard event files (src/report)
-  slurm-wlm munge)  # slurm + munge: the single-node Slurm job test
+  slurm-wlm munge  # slurm + munge: the single-node Slurm job test
+  clang libclang-rt-dev  # libFuzzer + AddressSanitizer/UBSan runtimes: the fuzz targets (fuzz/, tests/fuzz)
+  iproute2)  # ip netns: the two-node mpirun test (tests/python/test_two_nodes.py)
 
 step() { echo "[setup] $*" >&2; }
 

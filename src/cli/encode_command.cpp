@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
+#include "common/check.h"
 #include "common/log.h"
 #include "data/embedding_file.h"
 #include "data/text_table.h"
@@ -23,6 +25,9 @@ struct EncodeArgs {
 };
 
 void run_encode(const EncodeArgs& args) {
+  NEG_CHECK(args.max_seq_length >= 0, "--max-seq-length must be >= 0 (0: the model's own), got ", args.max_seq_length);
+  NEG_CHECK(args.threads >= 0, "--threads must be >= 0 (0: torch default), got ", args.threads);
+  check_writable_destination(args.output);
   if (args.threads > 0) at::set_num_threads(args.threads);
   std::vector<int64_t> lines;
   const std::vector<std::string> texts = data::read_text_column(args.input, args.column, &lines);
@@ -55,7 +60,7 @@ void register_encode_command(CLI::App& app) {
   auto args = std::make_shared<EncodeArgs>();
   CLI::App* cmd = app.add_subcommand("encode", "Embed texts with a sentence-transformers model into an HDF5 file");
   cmd->add_option("--model", args->model, "sentence-transformers model folder")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--input", args->input, "texts: .txt (one per line), .jsonl, .csv or .tsv")
+  cmd->add_option("--input", args->input, "texts: .txt (one per line), .jsonl, .csv, .tsv or .parquet")
       ->required()->check(CLI::ExistingFile);
   cmd->add_option("--column", args->column, "column (key) holding the text for .jsonl/.csv/.tsv");
   cmd->add_option("--output", args->output, "output .h5 (dataset 'embeddings' [N, d] float32)")->required();

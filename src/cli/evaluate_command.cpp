@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/check.h"
 #include "distributed/bootstrap.h"
 #include "train/evaluator.h"
 
@@ -18,6 +19,7 @@ struct EvaluateArgs {
 };
 
 int run_evaluate(EvaluateArgs args) {
+  NEG_CHECK(args.max_seq_length >= 0, "--max-seq-length must be >= 0 (0: the model's own), got ", args.max_seq_length);
   const distributed::Runtime runtime = distributed::bootstrap();
   args.evaluator.has_header = !args.no_header;
   auto model = model::SentenceEncoder::load(args.model);

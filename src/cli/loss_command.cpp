@@ -5,7 +5,7 @@
 // grad/0..k, the gradients w.r.t. each column, in the input's dtype.
 //
 // Model level (--model DIR, --input batch.jsonl with one {"columns": [texts], "label": ...} per row):
-// tokenizes, runs loss->forward_backward(model, batch, 1.0) with the model in train() mode, and writes
+// tokenizes, runs loss->forward_backward(model, batch) with the model in train() mode, and writes
 // `loss`, param/<name> (every model parameter, names as SentenceEncoder::named_parameters(), zeros
 // where no gradient reached it). --no-dropout puts the model in eval() instead; for BERT-family
 // encoders the only train/eval difference is dropout.
@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "common/log.h"
 #include "common/options_json.h"
@@ -75,10 +76,10 @@ at::Tensor jsonl_labels(const std::vector<nlohmann::json>& labels, const std::st
   return all_int ? out.to(at::kLong) : out.to(at::kFloat);
 }
 
-losses::ModelBatch read_jsonl_batch(const std::string& filename, model::SentenceEncoder& model) {
+model::Batch read_jsonl_batch(const std::string& filename, model::SentenceEncoder& model) {
   std::ifstream in(filename);
   NEG_CHECK(in, "cannot open ", filename);
-  losses::ModelBatch batch;
+  model::Batch batch;
   std::vector<nlohmann::json> labels;
   std::string line;
   for (size_t row = 1; std::getline(in, line); ++row) {
@@ -173,13 +174,13 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
   NEG_CHECK(args.dtype.empty(), "--dtype applies to embedding-level inputs only (not with --model)");
   auto model = model::SentenceEncoder::load(args.model);
   if (args.no_dropout) model->eval(); else model->train();
-  losses::ModelBatch batch = read_jsonl_batch(args.input, *model);
+  model::Batch batch = read_jsonl_batch(args.input, *model);
   losses::LossArgs loss_args;
   loss_args.params = params;
   loss_args.model = model;
   auto loss = losses::make_loss(args.name, loss_args);
   model->zero_grad();
-  at::Tensor value = loss->forward_backward(*model, batch, 1.0);
+  at::Tensor value = loss->forward_backward(*model, batch);
 
   data::TensorFileWriter out(args.output);
   out.write("loss", value.to(at::kDouble));
@@ -194,6 +195,7 @@ void run_model_level(const LossArgsCli& args, const nlohmann::json& params) {
 }
 
 void run_loss(const LossArgsCli& args) {
+  check_writable_destination(args.output);
   if (args.threads > 0) at::set_num_threads(args.threads);
   nlohmann::json params;
   try {
@@ -213,9 +215,7 @@ std::string loss_list() {
 
 /// `name`'s parameters with their defaults and docs, as --params (or a config's datasets.N.loss) takes them.
 std::string loss_parameter_help(const std::string& name) {
-  std::vector<options::FieldDoc> fields;
-  if (!losses::loss_parameters(name, fields))
-    return name + " reads its parameters by hand; they are not declared yet (see its header in src/losses/).";
+  const std::vector<options::FieldDoc> fields = losses::loss_option_docs(name);
   if (fields.empty()) return name + " has no parameters.";
   std::vector<std::string> settings;
   size_t width = 0;

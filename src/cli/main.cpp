@@ -1,3 +1,4 @@
+#include <csignal>
 #include <exception>
 #include <iostream>
 
@@ -17,6 +18,9 @@ std::vector<CommandRegistrar>& command_registrars() {
 }  // namespace negatron::cli
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) then fails the write with EFBIG, which is reported naming the file,
+  // instead of killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"negatron: train sentence-embedding models with mpirun and Slurm"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("negatron ") + negatron::kVersion + " (malloc: " + negatron::malloc_name() + ")");

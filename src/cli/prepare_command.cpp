@@ -1,17 +1,22 @@
-// negatron prepare (and read-bench): a JSONL/CSV/TSV table -> a dataset directory of tokenized HDF5 shards
-// (docs/dataset_format.md), optionally with teacher labels computed by `negatron encode`'s code.
+// negatron prepare (and read-bench): a JSONL/CSV/TSV/Parquet table -> a dataset directory of tokenized
+// HDF5 shards (docs/dataset_format.md), optionally with teacher labels computed by `negatron encode`'s
+// code. Under mpirun the ranks split the input and write the same dataset one process would.
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
+#include "cli/collective_failure.h"
 #include "cli/commands.h"
+#include "common/check.h"
 #include "common/log.h"
 #include "data/dataset_reader.h"
 #include "data/deletion_noise.h"
 #include "data/prefetcher.h"
 #include "data/prepare.h"
+#include "distributed/bootstrap.h"
 #include "model/sentence_encoder.h"
 
 namespace negatron::cli {
@@ -74,7 +79,10 @@ data::Teacher make_teacher(const PrepareArgs& args) {
   return teacher;
 }
 
-void run_prepare(PrepareArgs& args) {
+int run_prepare(PrepareArgs& args) {
+  distributed::BootstrapOptions boot;
+  boot.backend = "mpi";  // prepare runs on CPUs; the communicator only coordinates the ranks
+  const distributed::Runtime runtime = distributed::bootstrap(boot);
   data::PrepareOptions& o = args.options;
   o.columns = split_commas(args.columns);
   o.has_header = !args.no_header;
@@ -85,8 +93,9 @@ void run_prepare(PrepareArgs& args) {
     NEG_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < rename.size(), "--rename expects OLD=NEW, got ", rename);
     o.renames.emplace_back(rename.substr(0, eq), rename.substr(eq + 1));
   }
+  NEG_CHECK(o.max_seq_length >= 0, "--max-seq-length must be >= 0 (0: the model's), got ", o.max_seq_length);
   auto encoder = model::SentenceEncoder::load(args.model);
-  if (o.max_seq_length <= 0) o.max_seq_length = encoder->max_seq_length();
+  if (o.max_seq_length == 0) o.max_seq_length = encoder->max_seq_length();
   o.source = {{"input", o.input}, {"model", args.model}, {"columns", o.columns}, {"label", o.label_column}};
   std::optional<data::DeletionNoiseInput> noisy_input;  // rewrites o.input/columns; deletes its file at exit
   if (args.deletion_noise) noisy_input.emplace(o, args.noise);
@@ -95,10 +104,16 @@ void run_prepare(PrepareArgs& args) {
     NEG_CHECK(o.label_column.empty(), "--teacher replaces the label; do not also give --label");
     teacher = std::make_unique<data::Teacher>(make_teacher(args));
   }
-  const data::PrepareResult result = data::prepare_dataset(o, encoder->tokenizer(), teacher.get());
-  log::info("prepared ", result.rows, " rows in ", result.shards, " shard(s) in ", result.seconds, " s (",
-            static_cast<int64_t>(result.rows / std::max(result.seconds, 1e-9)), " rows/s); skipped ",
-            result.skipped_rows, " bad row(s); wrote ", o.output);
+  data::PrepareResult result;
+  if (run_reporting_collective_failure(*runtime.comm, [&] {
+        result = data::prepare_dataset(o, encoder->tokenizer(), *runtime.comm, teacher.get());
+      }) != 0) {
+    return 1;
+  }
+  log::info0("prepared ", result.rows, " rows in ", result.shards, " shard(s) in ", result.seconds, " s (",
+             static_cast<int64_t>(result.rows / std::max(result.seconds, 1e-9)), " rows/s, ",
+             runtime.comm->world_size(), " rank(s)); skipped ", result.skipped_rows, " bad row(s); wrote ", o.output);
+  return 0;
 }
 
 }  // namespace
@@ -106,9 +121,11 @@ void run_prepare(PrepareArgs& args) {
 void register_prepare_command(CLI::App& app) {
   auto args = std::make_shared<PrepareArgs>();
   data::PrepareOptions& o = args->options;
-  CLI::App* cmd = app.add_subcommand("prepare", "Tokenize a JSONL/CSV/TSV table into a sharded HDF5 dataset");
+  CLI::App* cmd = app.add_subcommand(
+      "prepare", "Tokenize a JSONL/CSV/TSV/Parquet table into a sharded HDF5 dataset (mpirun -np N: N ranks)");
   cmd->add_option("--model", args->model, "model folder whose tokenizer is used")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--input", o.input, "table: .jsonl, .csv, .tsv (headers) or .label (TREC)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--input", o.input, "table: .jsonl, .csv, .tsv (headers), .parquet or .label (TREC)")
+      ->required()->check(CLI::ExistingFile);
   cmd->add_option("--output", o.output, "dataset directory to create (replaced if it is a dataset)")->required();
   cmd->add_option("--columns", args->columns, "text columns, comma-separated, in order (e.g. anchor,positive)")->required();
   cmd->add_option("--rename", args->renames, "store column OLD as NEW (OLD=NEW, repeatable)");
@@ -123,7 +140,7 @@ void register_prepare_command(CLI::App& app) {
                 "TSDAE: store the one --columns text as (noisy, text) pairs, words deleted at --del-ratio");
   cmd->add_option("--del-ratio", args->noise.del_ratio, "deletion probability per word")->capture_default_str();
   cmd->add_option("--noise-seed", args->noise.seed, "seed of the deletion noise")->capture_default_str();
-  cmd->add_option("--format", o.format, "txt|jsonl|csv|tsv|label (default: from the extension)");
+  cmd->add_option("--format", o.format, "txt|jsonl|csv|tsv|label|parquet (default: from the extension)");
   cmd->add_flag("--no-header", args->no_header, "csv/tsv without a header: columns are named 0, 1, ...");
   cmd->add_option("--encoding", o.encoding, "utf-8 | latin-1")->capture_default_str();
   cmd->add_option("--max-seq-length", o.max_seq_length, "tokens per text (0: the model's)")->capture_default_str();
@@ -132,9 +149,13 @@ void register_prepare_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--keep-text", o.keep_text, "store the raw text next to the token ids");
   cmd->add_option("--on-error", args->on_error, "bad rows: fail (default) or skip")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "tokenizer threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "tokenizer threads per rank (0: the cores divided among the ranks)")
+      ->capture_default_str();
   cmd->add_flag("!--no-progress", o.progress, "hide the progress bar");
-  cmd->callback([args] { run_prepare(*args); });
+  cmd->callback([args] {
+    const int rc = distributed::run_guarded([&] { return run_prepare(*args); });
+    if (rc != 0) std::exit(rc);
+  });
 }
 
 NEGATRON_COMMAND(register_prepare_command);

@@ -5,12 +5,12 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "common/log.h"
 #include "data/text_table.h"
@@ -71,6 +71,7 @@ std::string encode_block(const model::Tokenizer& tokenizer, const std::vector<st
 }
 
 void run_tokenize(const TokenizeArgs& args) {
+  check_writable_destination(args.output);
   const model::Tokenizer tokenizer = model::Tokenizer::from_folder(args.model);
   const int64_t max_length =
       args.max_seq_length >= 0 ? args.max_seq_length : model::model_max_seq_length(args.model);
@@ -78,14 +79,12 @@ void run_tokenize(const TokenizeArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const int hardware_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = args.threads > 0 ? args.threads : hardware_threads;
-  std::ofstream out(args.output, std::ios::binary);
-  NEG_CHECK(out, "cannot create ", args.output);
+  AtomicFile out(args.output);
   for (size_t begin = 0; begin < texts.size(); begin += kTextsPerBlock) {
     const size_t end = std::min(texts.size(), begin + kTextsPerBlock);
-    out << encode_block(tokenizer, texts, begin, end, max_length, threads);
+    out.write(encode_block(tokenizer, texts, begin, end, max_length, threads));
   }
-  out.close();
-  NEG_CHECK(out, "error while writing ", args.output);
+  out.commit();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::info("tokenized ", texts.size(), " texts from ", args.input, " into ", args.output, " in ", seconds,
             " s (max_seq_length ", max_length, ", ", threads, " threads)");

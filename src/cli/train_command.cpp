@@ -6,7 +6,9 @@
 
 #include "cli/commands.h"
 #include "common/allocator.h"
+#include "common/json_file.h"
 #include "common/log.h"
+#include "common/owned_folder.h"
 #include "common/version.h"
 #include "data/batch_sampler.h"
 #include "distributed/bootstrap.h"
@@ -26,16 +28,6 @@ struct TrainArgs {
   std::string resume;
   bool print_config = false;
 };
-
-data::LabelKind data_label_kind(losses::LabelKind kind) {
-  switch (kind) {
-    case losses::LabelKind::kInt: return data::LabelKind::kInt64;
-    case losses::LabelKind::kFloat: return data::LabelKind::kFloat32;
-    case losses::LabelKind::kFloatVector: return data::LabelKind::kFloat32Vector;
-    case losses::LabelKind::kNone: return data::LabelKind::kNone;
-  }
-  return data::LabelKind::kNone;
-}
 
 /// bf16 runs the encoder's CUDA forwards under autocast (no loss scaling needed). fp16 would need a
 /// dynamic loss scaler threaded through every backward, GradCache's included, so it is refused on GPU.
@@ -92,9 +84,10 @@ std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& d
   const losses::LossSpec& spec = loss.spec();
   data::DatasetRequirements requirements;
   requirements.tokenizer_fingerprint = model.tokenizer().fingerprint();
+  requirements.vocab_size = model.transformer().config().vocab_size;
   requirements.min_text_columns = spec.min_columns;
   requirements.max_text_columns = spec.max_columns < 0 ? INT_MAX : spec.max_columns;
-  requirements.label_kind = data_label_kind(spec.labels);
+  requirements.label_kind = spec.labels;
   requirements.consumer = spec.name + " (dataset '" + dataset.name + "')";
   return data::DatasetReader::open(dataset.path, requirements);
 }
@@ -127,9 +120,12 @@ report::ModelCard model_card(const train::TrainConfig& config, const model::Sent
 int run_train(const TrainArgs& args) {
   // Parse before MPI starts so a bad config fails fast; every rank parses the same file.
   train::TrainConfig config = train::load_config(args.config, args.overrides);
+  // The run ends by replacing output_dir/final: refuse someone else's folder now, not after training.
+  check_replaceable(config.output_dir + "/final", "model folder", model::is_model_folder_written_by_negatron);
   distributed::BootstrapOptions boot;
   boot.backend = config.distributed.backend;
   boot.collective_timeout_s = config.distributed.collective_timeout_s;
+  boot.device = config.device;
   const distributed::Runtime runtime = distributed::bootstrap(boot);
   auto& comm = *runtime.comm;
   if (args.print_config) {
@@ -149,7 +145,13 @@ int run_train(const TrainArgs& args) {
   const std::string resume_dir = args.resume.empty() ? "" : train::resolve_resume(args.resume, config.output_dir);
   NEG_CHECK(args.resume.empty() || !resume_dir.empty() || args.resume == "latest", "no checkpoint at ", args.resume);
   auto model = model::SentenceEncoder::load(resume_dir.empty() ? config.model.path : resume_dir);
-  if (config.model.max_seq_length > 0) model->set_max_seq_length(config.model.max_seq_length);
+  if (config.model.max_seq_length > 0) {
+    try {
+      model->set_max_seq_length(config.model.max_seq_length);
+    } catch (const Error& e) {
+      NEG_FAIL(args.config, ": config key 'model.max_seq_length': ", e.what());
+    }
+  }
   model->to(runtime.device);
   if (config.model.dtype == "float64") model->to(at::kDouble);
   configure_mixed_precision(*model, config, runtime.device);
@@ -177,11 +179,17 @@ int run_train(const TrainArgs& args) {
   data::MultiDatasetSampler sampler(samplers, data::parse_multi_dataset_kind(config.training.multi_dataset_batch_sampler),
                                     sampler_options.seed);
   parts.parameters = trainable_parameters(*model, parts.losses, parts.dataset_names);
-  parts.optimizer = train::make_adamw(parts.parameters, config.training);
+  parts.optimizer = std::make_unique<train::AdamW>(parts.parameters, config.training);
   train::TrainerState state;
   if (!resume_dir.empty()) {
     state = train::load_checkpoint(resume_dir, *parts.optimizer, comm.rank(), train::select_loss_parameters(parts.parameters));
-    sampler.restore(state.sampler);
+    try {
+      sampler.restore(state.sampler);
+    } catch (const nlohmann::json::exception& e) {
+      NEG_FAIL(resume_dir, "/trainer_state.json: key 'sampler' is malformed (", json_error_text(e), ")");
+    } catch (const Error& e) {
+      NEG_FAIL(resume_dir, "/trainer_state.json: ", e.what());
+    }
     log::info0("resuming from ", resume_dir, " at step ", state.step);
   }
   std::vector<at::Tensor> all_params;
@@ -190,6 +198,7 @@ int run_train(const TrainArgs& args) {
 
   data::PrefetchOptions prefetch;
   prefetch.with_text = with_text;
+  prefetch.device = runtime.device;
   parts.data = std::make_unique<data::Prefetcher>(std::move(sampler), readers, model->tokenizer().pad_id(), prefetch);
   for (const auto& evaluator : config.evaluators) parts.evaluators.push_back(train::make_evaluator(evaluator));
   parts.model = model;

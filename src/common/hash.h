@@ -13,12 +13,11 @@ namespace negatron {
 constexpr uint64_t kFnv1aOffset = 0xcbf29ce484222325ULL;
 
 /// FNV-1a (64 bit) of `size` bytes, continuing from `state` (kFnv1aOffset to start): pass the
-/// previous result to hash a stream piece by piece. `state` has no default so that
-/// fnv1a64("text", state) cannot pick this overload.
+/// previous result to hash a stream piece by piece.
 uint64_t fnv1a64(const void* data, size_t size, uint64_t state);
-inline uint64_t fnv1a64(std::string_view bytes, uint64_t state = kFnv1aOffset) {
-  return fnv1a64(bytes.data(), bytes.size(), state);
-}
+/// FNV-1a (64 bit) of a whole string. No `state` parameter here: with one, fnv1a64(pointer, size)
+/// would compile, hashing the pointer's C string with `size` as the state.
+inline uint64_t fnv1a64(std::string_view bytes) { return fnv1a64(bytes.data(), bytes.size(), kFnv1aOffset); }
 
 /// splitmix64's finalizer: every input bit reaches every output bit (FNV's low bits alone are weak).
 uint64_t mix64(uint64_t x);

@@ -16,10 +16,12 @@ std::string join_path(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
 }
 
+std::string shown(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
 namespace detail {
 
 void fail_type(const KeyStyle& style, const std::string& path, const char* expected, const Json& got) {
-  NEG_FAIL(style.name(path), " must be ", expected, ", got ", got.dump());
+  NEG_FAIL(style.name(path), " must be ", expected, ", got ", shown(got));
 }
 
 void reject_unknown_keys(const Json& json, const std::vector<std::string>& known, const KeyStyle& style,

@@ -7,6 +7,9 @@
 // valid one ("did you mean ...?").
 // Field types: bool, integers, floating point, std::string, nlohmann::json (kept as given),
 // std::optional<T> (JSON null = unset), std::vector<T> and nested option structs.
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +27,10 @@ struct KeyStyle {
   bool scalars_as_strings = true;    // a number or bool read into a string becomes its text (YAML's 1 -> "1")
   std::string name(const std::string& path) const;
 };
+
+/// JSON text of a value; bytes that are not UTF-8 (YAML lets them through) become U+FFFD instead of
+/// making the dump itself throw.
+std::string shown(const Json& value);
 
 /// "a.b" from "a" and "b"; "b" from "" and "b".
 std::string join_path(const std::string& prefix, const std::string& key);
@@ -129,15 +136,19 @@ void read(const Json& json, T& value, const KeyStyle& style, const std::string& 
     if (json.is_string()) return void(value = json.get<std::string>());
     if (!style.scalars_as_strings || !json.is_primitive() || json.is_null())
       detail::fail_type(style, path, "a string", json);
-    value = json.dump();
+    value = shown(json);
   } else if constexpr (std::is_same_v<T, bool>) {
     if (!json.is_boolean()) detail::fail_type(style, path, "true or false", json);
     value = json.get<bool>();
   } else if constexpr (std::is_integral_v<T>) {
-    if (!json.is_number_integer()) detail::fail_type(style, path, "an integer", json);
+    const bool fits = json.is_number_unsigned()
+                          ? json.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                          : json.is_number_integer() && json.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                                json.get<int64_t>() <= std::numeric_limits<T>::max();
+    if (!fits) detail::fail_type(style, path, "an integer in range", json);
     value = json.get<T>();
   } else if constexpr (std::is_floating_point_v<T>) {
-    if (!json.is_number()) detail::fail_type(style, path, "a number", json);
+    if (!json.is_number() || !std::isfinite(json.get<double>())) detail::fail_type(style, path, "a finite number", json);
     value = json.get<T>();
   } else if constexpr (detail::IsVector<T>::value) {
     if constexpr (std::is_same_v<T, std::vector<std::string>>) {

@@ -128,6 +128,7 @@ SamplerBatch BatchSampler::batch(int64_t epoch, int64_t step) {
   out.epoch = epoch;
   out.step = step;
   out.rows.assign(global.begin() + options_.rank * local, global.begin() + (options_.rank + 1) * local);
+  out.rank_rows.assign(options_.world_size, local);
   return out;
 }
 

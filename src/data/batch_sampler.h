@@ -63,6 +63,9 @@ struct SamplerBatch {
   int dataset_index = 0;
   int64_t epoch = 0, step = 0;
   std::vector<int64_t> rows;  // this rank's rows of the global batch
+  /// Every rank's row count in rank order: losses that gather across ranks take the layout from
+  /// here instead of exchanging sizes.
+  std::vector<int64_t> rank_rows;
 };
 
 /// Epoch and step of the next batch; the JSON a checkpoint stores.

@@ -72,9 +72,15 @@ std::shared_ptr<DatasetReader> DatasetReader::open(const std::string& dir, const
   for (const auto& info : reader->manifest_.shards) {
     const std::string path = dir + "/" + info.file;
     const auto shard_cache = static_cast<size_t>(static_cast<double>(cache) * static_cast<double>(info.rows) / total_rows);
-    reader->shards_.emplace_back(path, info, reader->manifest_, shard_cache);
+    reader->shards_.emplace_back(path, info, reader->manifest_, shard_cache, requirements.vocab_size);
     if (requirements.verify_checksums) {
       NEG_CHECK(file_checksum(path) == info.checksum, path, ": shard checksum mismatch (corrupt shard)");
+    }
+    if (requirements.vocab_size > 0) {
+      const int64_t max_id = info.max_token_id >= 0 ? info.max_token_id : reader->shards_.back().scan_max_token_id();
+      NEG_CHECK(max_id < requirements.vocab_size, path, ": holds token id ", max_id,
+                ", outside the model's vocabulary of ", requirements.vocab_size, " (", requirements.consumer,
+                "); prepare the dataset again with this model's tokenizer");
     }
     reader->shard_starts_.push_back(reader->shard_starts_.back() + info.rows);
   }

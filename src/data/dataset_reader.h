@@ -23,6 +23,10 @@ struct DatasetRequirements {
   std::optional<uint64_t> tokenizer_fingerprint;
   int min_text_columns = 1;
   int max_text_columns = INT_MAX;
+  /// Rows of the model's embedding table: every token id must be below it (0: not checked). Checked
+  /// when the dataset is opened (each shard's recorded largest id, or a scan of shards written
+  /// before it was recorded) and again on every row read.
+  int64_t vocab_size = 0;
   /// Unset: any label (or none) is accepted.
   std::optional<LabelKind> label_kind;
   /// For float32_vector labels; 0: any dimension.

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -78,8 +79,7 @@ DeletionNoiseInput::DeletionNoiseInput(PrepareOptions& o, const DeletionNoiseOpt
   const size_t index = table.column_index(column);
 
   path_ = o.output + ".noise-" + std::to_string(::getpid()) + ".jsonl";
-  std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-  NEG_CHECK(out, "--deletion-noise: cannot write ", path_);
+  AtomicFile out(path_);
   int64_t row = 0;
   for (const auto& record : table.records) {
     const std::string& text = record.fields[index];
@@ -90,10 +90,9 @@ DeletionNoiseInput::DeletionNoiseInput(PrepareOptions& o, const DeletionNoiseOpt
       continue;
     }
     nlohmann::json line = {{"noisy", delete_words_for_row(text, row++, noise)}, {column, text}};
-    out << line.dump() << '\n';
+    out.write(line.dump() + "\n");
   }
-  out.close();
-  NEG_CHECK(out, "--deletion-noise: writing ", path_, " failed");
+  out.commit();
   if (skipped > 0) log::warn("--deletion-noise: skipped ", skipped, " malformed row(s) of ", o.input);
 
   o.source["deletion_noise"] = {{"column", column}, {"del_ratio", noise.del_ratio}, {"seed", noise.seed},

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/check.h"
+#include "data/hdf5_image.h"
 
 namespace negatron::data {
 namespace {
@@ -20,12 +21,11 @@ void write_string_attribute(H5::H5Object& object, const char* name, const std::s
 void write_embedding_file(const std::string& path, const EmbeddingFile& file) {
   NEG_CHECK(file.values.size() == static_cast<size_t>(file.rows * file.dimension), path, ": ", file.values.size(),
             " values do not make ", file.rows, " x ", file.dimension);
-  const std::string tmp = path + ".tmp";
   try {
-    H5::H5File h5(tmp, H5F_ACC_TRUNC);
+    Hdf5Image image;
     hsize_t dims[2] = {static_cast<hsize_t>(file.rows), static_cast<hsize_t>(file.dimension)};
     H5::DataSpace space(2, dims);
-    H5::DataSet dataset = h5.createDataSet("embeddings", H5::PredType::IEEE_F32LE, space);
+    H5::DataSet dataset = image.file().createDataSet("embeddings", H5::PredType::IEEE_F32LE, space);
     if (!file.values.empty()) dataset.write(file.values.data(), H5::PredType::NATIVE_FLOAT);
     write_string_attribute(dataset, "model", file.model);
     const int64_t dimension = file.dimension;
@@ -34,10 +34,10 @@ void write_embedding_file(const std::string& path, const EmbeddingFile& file) {
     const int8_t normalized = file.normalized ? 1 : 0;
     dataset.createAttribute("normalized", H5::PredType::STD_I8LE, H5::DataSpace(H5S_SCALAR))
         .write(H5::PredType::NATIVE_INT8, &normalized);
+    publish_hdf5(image, path);
   } catch (const H5::Exception& e) {
-    NEG_FAIL(tmp, ": HDF5 write failed: ", e.getDetailMsg());
+    NEG_FAIL(path, ": HDF5 error while building the file (", e.getDetailMsg(), ")");
   }
-  NEG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
 }
 
 EmbeddingFile read_embedding_file(const std::string& path) {

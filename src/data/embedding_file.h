@@ -15,7 +15,7 @@ struct EmbeddingFile {
   std::vector<float> values;  // row-major rows * dimension
 };
 
-/// Written to "<path>.tmp" then renamed.
+/// Built in memory and published atomically (data/hdf5_image.h).
 void write_embedding_file(const std::string& path, const EmbeddingFile& file);
 EmbeddingFile read_embedding_file(const std::string& path);
 

@@ -2,57 +2,44 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 
+#include "common/atomic_file.h"
 #include "common/check.h"
+#include "common/json_file.h"
 
 namespace negatron::data {
 namespace {
 
 nlohmann::json shard_to_json(const ShardInfo& shard) {
-  return {{"file", shard.file}, {"rows", shard.rows}, {"bytes", shard.bytes}, {"checksum", hex64(shard.checksum)}};
+  nlohmann::json json = {{"file", shard.file}, {"rows", shard.rows}, {"bytes", shard.bytes},
+                         {"checksum", hex64(shard.checksum)}};
+  if (shard.max_token_id >= 0) json["max_token_id"] = shard.max_token_id;
+  return json;
 }
 
-template <typename T>
-T required(const nlohmann::json& json, const char* key, const std::string& origin) {
-  NEG_CHECK(json.contains(key), origin, ": missing key '", key, "'");
-  try {
-    return json.at(key).get<T>();
-  } catch (const nlohmann::json::exception& e) {
-    NEG_FAIL(origin, ": key '", key, "' has the wrong type (", e.what(), ")");
-  }
+int64_t non_negative(const JsonFile& file, const nlohmann::json& json, const char* key, const std::string& where) {
+  const auto value = file.required<int64_t>(json, key, where);
+  NEG_CHECK(value >= 0, file.origin(), ": '", where, key, "' = ", value, " must be >= 0");
+  return value;
 }
 
-ShardInfo shard_from_json(const nlohmann::json& json, const std::string& origin) {
+ShardInfo shard_from_json(const JsonFile& file, const nlohmann::json& json, const std::string& where) {
   ShardInfo shard;
-  shard.file = required<std::string>(json, "file", origin);
-  shard.rows = required<int64_t>(json, "rows", origin);
-  shard.bytes = required<int64_t>(json, "bytes", origin);
-  shard.checksum = parse_hex64(required<std::string>(json, "checksum", origin), origin + " checksum");
-  NEG_CHECK(shard.rows >= 0 && shard.bytes > 0, origin, ": shard ", shard.file, " has invalid rows/bytes");
-  NEG_CHECK(shard.file.find('/') == std::string::npos, origin, ": shard file '", shard.file,
-            "' must be a plain file name");
+  shard.file = file.required<std::string>(json, "file", where);
+  shard.rows = non_negative(file, json, "rows", where);
+  shard.bytes = non_negative(file, json, "bytes", where);
+  shard.checksum = parse_hex64(file.required<std::string>(json, "checksum", where), file.origin() + " " + where + "checksum");
+  shard.max_token_id = file.get_or<int64_t>(json, "max_token_id", -1, where);
+  NEG_CHECK(shard.bytes > 0, file.origin(), ": shard ", shard.file, " has invalid bytes ", shard.bytes);
+  NEG_CHECK(shard.max_token_id >= -1, file.origin(), ": shard ", shard.file, " has max_token_id ", shard.max_token_id);
+  NEG_CHECK(!shard.file.empty() && shard.file != "." && shard.file != ".." &&
+                shard.file.find('/') == std::string::npos && shard.file.find('\0') == std::string::npos,
+            file.origin(), ": shard file '", shard.file, "' must be a plain file name");
   return shard;
 }
 
 }  // namespace
-
-std::string label_kind_name(LabelKind kind) {
-  switch (kind) {
-    case LabelKind::kNone: return "none";
-    case LabelKind::kInt64: return "int64";
-    case LabelKind::kFloat32: return "float32";
-    case LabelKind::kFloat32Vector: return "float32_vector";
-  }
-  return "?";
-}
-
-LabelKind parse_label_kind(const std::string& name) {
-  if (name == "none") return LabelKind::kNone;
-  if (name == "int64" || name == "int") return LabelKind::kInt64;
-  if (name == "float32" || name == "float") return LabelKind::kFloat32;
-  if (name == "float32_vector" || name == "float-vector") return LabelKind::kFloat32Vector;
-  NEG_FAIL("unknown label kind '", name, "' (expected int, float or float-vector)");
-}
 
 std::string hex64(uint64_t value) {
   char buffer[24];
@@ -90,15 +77,20 @@ nlohmann::json manifest_to_json(const DatasetManifest& m) {
 }
 
 DatasetManifest manifest_from_json(const nlohmann::json& json, const std::string& origin) {
-  NEG_CHECK(json.is_object() && json.value("format", "") == "negatron-dataset", origin,
+  const JsonFile file(origin);
+  NEG_CHECK(json.is_object() && JsonFile::find(json, "format") && json["format"] == "negatron-dataset", origin,
             ": not a negatron dataset manifest (\"format\" must be \"negatron-dataset\")");
   DatasetManifest m;
-  m.schema_version = required<int>(json, "schema_version", origin);
+  m.schema_version = file.required<int>(json, "schema_version");
   NEG_CHECK(m.schema_version == kDatasetSchemaVersion, origin, ": schema_version ", m.schema_version,
             " is not supported (this build reads version ", kDatasetSchemaVersion, ")");
-  for (const auto& column : required<nlohmann::json>(json, "columns", origin)) {
-    const auto kind = required<std::string>(column, "kind", origin + " columns[]");
-    const auto name = required<std::string>(column, "name", origin + " columns[]");
+  const nlohmann::json& columns = file.require(json, "columns");
+  NEG_CHECK(columns.is_array(), origin, ": 'columns' must be a list");
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string where = "columns[" + std::to_string(i) + "].";
+    const nlohmann::json& column = columns[i];
+    const auto kind = file.required<std::string>(column, "kind", where);
+    const auto name = file.required<std::string>(column, "name", where);
     if (kind == "text") {
       NEG_CHECK(m.label_kind == LabelKind::kNone, origin, ": text column '", name, "' after the label column");
       m.text_columns.push_back(name);
@@ -106,20 +98,35 @@ DatasetManifest manifest_from_json(const nlohmann::json& json, const std::string
     }
     NEG_CHECK(m.label_kind == LabelKind::kNone, origin, ": more than one label column");
     m.label_column = name;
-    m.label_kind = parse_label_kind(kind);
-    if (m.label_kind == LabelKind::kFloat32Vector) m.label_dimension = required<int64_t>(column, "dimension", origin);
-    if (column.contains("label_map")) m.label_map = column["label_map"].get<std::vector<std::string>>();
+    try {
+      m.label_kind = model::parse_label_kind(kind);
+    } catch (const Error& e) {
+      NEG_FAIL(origin, ": '", where, "kind': ", e.what());
+    }
+    NEG_CHECK(m.label_kind != LabelKind::kNone, origin, ": '", where, "kind' is 'none'");
+    if (m.label_kind == LabelKind::kFloat32Vector) {
+      m.label_dimension = file.required<int64_t>(column, "dimension", where);
+      NEG_CHECK(m.label_dimension >= 1 && m.label_dimension <= kMaxLabelDimension, origin, ": '", where,
+                "dimension' = ", m.label_dimension, " must be in [1, ", kMaxLabelDimension, "]");
+    }
+    m.label_map = file.get_or<std::vector<std::string>>(column, "label_map", {}, where);
+    NEG_CHECK(m.label_map.empty() || m.label_kind == LabelKind::kInt64, origin, ": '", where,
+              "label_map' needs int64 labels");
   }
   NEG_CHECK(!m.text_columns.empty(), origin, ": no text column");
-  const auto tokenizer = required<nlohmann::json>(json, "tokenizer", origin);
-  m.tokenizer_fingerprint = parse_hex64(required<std::string>(tokenizer, "fingerprint", origin), origin + " tokenizer");
-  m.max_seq_length = required<int64_t>(tokenizer, "max_seq_length", origin);
-  m.has_text = required<bool>(json, "has_text", origin);
-  m.rows = required<int64_t>(json, "rows", origin);
-  m.skipped_rows = required<int64_t>(json, "skipped_rows", origin);
+  const nlohmann::json& tokenizer = file.require(json, "tokenizer");
+  m.tokenizer_fingerprint = parse_hex64(file.required<std::string>(tokenizer, "fingerprint", "tokenizer."),
+                                        origin + " tokenizer.fingerprint");
+  m.max_seq_length = non_negative(file, tokenizer, "max_seq_length", "tokenizer.");
+  m.has_text = file.required<bool>(json, "has_text");
+  m.rows = non_negative(file, json, "rows", "");
+  m.skipped_rows = non_negative(file, json, "skipped_rows", "");
+  const nlohmann::json& shards = file.require(json, "shards");
+  NEG_CHECK(shards.is_array(), origin, ": 'shards' must be a list");
   int64_t total = 0;
-  for (const auto& shard : required<nlohmann::json>(json, "shards", origin)) {
-    m.shards.push_back(shard_from_json(shard, origin));
+  for (size_t i = 0; i < shards.size(); ++i) {
+    m.shards.push_back(shard_from_json(file, shards[i], "shards[" + std::to_string(i) + "]."));
+    NEG_CHECK(m.shards.back().rows <= std::numeric_limits<int64_t>::max() - total, origin, ": shard rows overflow");
     total += m.shards.back().rows;
   }
   NEG_CHECK(total == m.rows, origin, ": shards hold ", total, " rows but \"rows\" says ", m.rows);
@@ -129,23 +136,23 @@ DatasetManifest manifest_from_json(const nlohmann::json& json, const std::string
 
 DatasetManifest read_manifest(const std::string& dataset_dir) {
   const std::string path = dataset_dir + "/" + kManifestFile;
-  std::ifstream in(path);
-  NEG_CHECK(in, path, ": cannot open (is ", dataset_dir, " a dataset written by negatron prepare?)");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    NEG_FAIL(path, ": invalid JSON (", e.what(), ")");
-  }
-  return manifest_from_json(json, path);
+  std::ifstream probe(path);
+  NEG_CHECK(probe, path, ": cannot open (is ", dataset_dir, " a dataset written by negatron prepare?)");
+  return manifest_from_json(read_json_file(path), path);
 }
 
 void write_manifest(const std::string& dataset_dir, const DatasetManifest& manifest) {
-  const std::string path = dataset_dir + "/" + kManifestFile;
-  std::ofstream out(path);
-  NEG_CHECK(out, path, ": cannot create");
-  out << manifest_to_json(manifest).dump(2) << "\n";
-  NEG_CHECK(out.good(), path, ": write failed");
+  write_file_atomically(dataset_dir + "/" + kManifestFile, manifest_to_json(manifest).dump(2) + "\n");
+}
+
+bool is_dataset_folder(const std::string& dir) {
+  try {
+    const nlohmann::json json = read_json_file(dir + "/" + kManifestFile);
+    const nlohmann::json* format = JsonFile::find(json, "format");
+    return format && *format == "negatron-dataset";
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 }  // namespace negatron::data

@@ -8,24 +8,25 @@
 #include <string>
 #include <vector>
 
+#include "model/label_kind.h"
+
 namespace negatron::data {
 
 constexpr int kDatasetSchemaVersion = 1;
 constexpr const char* kManifestFile = "manifest.json";
 
-enum class LabelKind { kNone, kInt64, kFloat32, kFloat32Vector };
-
-/// "none", "int64", "float32", "float32_vector".
-std::string label_kind_name(LabelKind kind);
-/// Accepts the names above and the CLI spellings "int", "float", "float-vector".
-LabelKind parse_label_kind(const std::string& name);
+using model::LabelKind;  // the one label-kind enum (model/label_kind.h), named as the manifest stores it
 
 struct ShardInfo {
   std::string file;       // relative to the dataset directory
   int64_t rows = 0;
   int64_t bytes = 0;      // file size, checked on open (truncation)
   uint64_t checksum = 0;  // fnv1a64 of the file bytes, checked by verify_shard_checksums
+  int64_t max_token_id = -1;  // largest token id in the shard (-1: not recorded, older manifests)
 };
+
+/// Largest float32_vector label width accepted from a manifest.
+constexpr int64_t kMaxLabelDimension = int64_t{1} << 20;
 
 struct DatasetManifest {
   int schema_version = kDatasetSchemaVersion;
@@ -48,7 +49,10 @@ nlohmann::json manifest_to_json(const DatasetManifest& manifest);
 DatasetManifest manifest_from_json(const nlohmann::json& json, const std::string& origin);
 
 DatasetManifest read_manifest(const std::string& dataset_dir);
+/// Published atomically (common/atomic_file.h).
 void write_manifest(const std::string& dataset_dir, const DatasetManifest& manifest);
+/// Whether `dir` holds a negatron manifest (the layout check of the folder-ownership rule).
+bool is_dataset_folder(const std::string& dir);
 
 /// "0x" + 16 hex digits, the way fingerprints and checksums appear in JSON.
 std::string hex64(uint64_t value);

@@ -2,7 +2,12 @@
 // Reads and collates this rank's batches on a background thread, a bounded window ahead of the
 // consumer: memory is window x batch, never the dataset. Each batch carries the sampler state to
 // store in a checkpoint taken after it; restoring that state resumes with the very next batch.
+// Collation also records where each column's real tokens are (model::TokenLayout), so the encoder
+// packs tokens without reading the device. For a GPU, the thread collates into pinned host memory and
+// copies the batch with non_blocking copies on a side stream, so the copy overlaps the previous
+// step's compute; next() orders the consumer's stream after that copy. On CPU nothing is copied.
 #include <ATen/ATen.h>
+#include <c10/core/Event.h>
 
 #include <condition_variable>
 #include <deque>
@@ -16,18 +21,16 @@
 
 #include "data/dataset_reader.h"
 #include "data/multi_dataset_sampler.h"
-#include "model/transformer.h"
+#include "model/batch.h"
 
 namespace negatron::data {
 
 struct CollatedBatch {
   int dataset_index = 0;
   int64_t epoch = 0, step = 0;
-  std::vector<int64_t> rows;                      // dataset rows, this rank's part
-  std::vector<model::TokenBatch> columns;         // one per text column, right-padded
-  at::Tensor labels;                              // int64 [b] | float32 [b] | float32 [b, d]; undefined if none
-  std::vector<std::vector<std::string>> texts;    // [column][i], when asked for and stored
-  nlohmann::json sampler_state;                   // state after this batch
+  std::vector<int64_t> rows;      // dataset rows, this rank's part
+  model::Batch inputs;            // what the dataset's loss trains on, on the prefetcher's device
+  nlohmann::json sampler_state;   // state after this batch
 };
 
 struct PrefetchOptions {
@@ -35,10 +38,14 @@ struct PrefetchOptions {
   int64_t window = 8;
   /// Also return raw texts (datasets prepared with --keep-text).
   bool with_text = false;
+  /// Where next() delivers batches (a CUDA device: pinned buffers, copies on a side stream).
+  at::Device device = at::kCPU;
 };
 
-/// Reads and collates one batch (what the prefetch thread does); exposed for tests and tools.
-CollatedBatch collate_batch(const DatasetReader& reader, const SamplerBatch& batch, int32_t pad_id, bool with_text);
+/// Reads and collates one batch on the host (what the prefetch thread does); exposed for tests and
+/// tools. `pinned`: page-locked tensors, for non_blocking copies to a GPU.
+CollatedBatch collate_batch(const DatasetReader& reader, const SamplerBatch& batch, int32_t pad_id, bool with_text,
+                            bool pinned = false);
 
 class Prefetcher {
  public:
@@ -56,7 +63,13 @@ class Prefetcher {
   nlohmann::json state() const { return state_; }
 
  private:
+  struct Ready {
+    CollatedBatch batch;
+    std::shared_ptr<c10::Event> copied;  // recorded on the copy stream after the batch's copies (GPU only)
+  };
   void run();
+  /// On the prefetch thread: the batch's tensors to options_.device on the copy stream.
+  Ready deliver(CollatedBatch host) const;
 
   MultiDatasetSampler sampler_;
   std::vector<std::shared_ptr<const DatasetReader>> readers_;
@@ -66,7 +79,7 @@ class Prefetcher {
   nlohmann::json state_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<CollatedBatch> ready_;
+  std::deque<Ready> ready_;
   std::exception_ptr error_;
   bool stopping_ = false;
   std::thread thread_;

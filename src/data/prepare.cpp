@@ -1,95 +1,89 @@
 #include "data/prepare.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
+#include <cmath>
+#include <cstring>
 #include <optional>
 #include <thread>
-#include <unistd.h>
 
 #include "common/check.h"
 #include "common/log.h"
 #include "common/progress.h"
-#include "common/remove_tree.h"
-#include "data/hashing.h"
+#include "data/dataset_writer.h"
+#include "data/input_split.h"
 #include "data/prepare_labels.h"
-#include "data/row_checks.h"
-#include "data/shard.h"
-#include "data/text_table.h"
+#include "data/prepare_rows.h"
+#include "data/shard_builder.h"
+#include "distributed/collective_step.h"
+#include "distributed/config_agreement.h"
 
 namespace negatron::data {
 namespace {
 
-namespace fs = std::filesystem;
+using distributed::Communicator;
+using distributed::run_collectively;
 
-TextTableOptions table_options(const PrepareOptions& o) {
-  TextTableOptions table_options;
-  table_options.format = o.format;
-  table_options.has_header = o.has_header;
-  table_options.encoding = o.encoding;
-  return table_options;
+/// Every rank's `values` (the same count on every rank), rank after rank.
+std::vector<int64_t> all_gather_int64(Communicator& comm, std::vector<int64_t> values) {
+  const at::Tensor local = at::from_blob(values.data(), {static_cast<int64_t>(values.size())}, at::kLong);
+  const at::Tensor all = comm.all_gather(local.clone()).cpu().contiguous();
+  return std::vector<int64_t>(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel());
 }
 
-/// Where the selected columns are in the input.
-struct ColumnPlan {
-  std::vector<size_t> text_index;
-  std::optional<size_t> label_index;
-  bool distinct = true;  // no input column is selected twice, so fields can be moved out
-};
+/// The part of the input each rank reads (data/input_split.h), the same list on every rank.
+std::vector<InputPart> split_parts(const PrepareOptions& o, Communicator& comm) {
+  const int parts = comm.world_size();
+  if (parts == 1) return {InputPart{}};
+  const std::string format = input_format(o.input, o.format);
+  int64_t size = 0;
+  ByteCounts mine;
+  run_collectively(comm, [&] {
+    size = input_size(o.input, format);
+    if (format != "parquet") {
+      mine = count_bytes(o.input, slice_begin(size, parts, comm.rank()), slice_begin(size, parts, comm.rank() + 1));
+    }
+  });
+  std::vector<InputPosition> starts;
+  if (format == "parquet") {
+    starts = row_part_starts(size, parts);
+  } else {
+    const std::vector<int64_t> counts = all_gather_int64(comm, {mine.newlines, mine.quotes});
+    std::vector<ByteCounts> slices;
+    for (int p = 0; p < parts; ++p) slices.push_back({counts[2 * p], counts[2 * p + 1]});
+    run_collectively(comm, [&] { starts = text_part_starts(o.input, format == "csv", slices); });
+  }
+  std::vector<InputPart> out;
+  for (int p = 0; p < parts; ++p) out.push_back({starts[p], p + 1 < parts ? starts[p + 1].offset : -1});
+  return out;
+}
 
-ColumnPlan plan_columns(const TextTableReader& reader, const PrepareOptions& o) {
-  ColumnPlan plan;
-  for (const auto& name : o.columns) plan.text_index.push_back(reader.column_index(name));
-  if (!o.label_column.empty()) plan.label_index = reader.column_index(o.label_column);
-  std::vector<size_t> all = plan.text_index;
-  if (plan.label_index) all.push_back(*plan.label_index);
-  std::sort(all.begin(), all.end());
-  plan.distinct = std::adjacent_find(all.begin(), all.end()) == all.end();
+/// The label kind, map and (float32_vector) dimension, from every part of the input.
+LabelPlan label_plan(const PrepareOptions& o, const InputPart& part, Communicator& comm, size_t chunk) {
+  std::optional<LabelScan> scan;
+  if (labels_need_scan(o)) {
+    LabelScan local;
+    run_collectively(comm, [&] { local = scan_labels(o, part, chunk); });
+    for (const std::string& text : distributed::all_gather_strings(comm, local.to_json())) {
+      if (!scan) {
+        scan = LabelScan::from_json(text);
+      } else {
+        scan->merge(LabelScan::from_json(text));
+      }
+    }
+  }
+  LabelPlan plan;
+  run_collectively(comm, [&] { plan = make_label_plan(o, scan ? &*scan : nullptr); });
+  if (plan.kind == LabelKind::kFloat32Vector) {
+    int64_t local = 0;
+    run_collectively(comm, [&] { local = first_vector_dimension(o, part, chunk); });
+    for (int64_t dimension : all_gather_int64(comm, {local})) {
+      if (plan.dimension == 0) plan.dimension = dimension;
+    }
+  }
   return plan;
-}
-
-/// Rows of `records` whose texts pass the checks (their fields are moved out); the others are
-/// reported to `bad`, or dropped silently when `bad` is null.
-std::vector<InputRow> checked_rows(std::vector<TextRecord>& records, const ColumnPlan& plan, const PrepareOptions& o,
-                                   BadRows* bad) {
-  std::vector<InputRow> rows;
-  rows.reserve(records.size());
-  auto take = [&](std::string& field) -> std::string {
-    if (plan.distinct) return std::move(field);
-    return field;
-  };
-  for (auto& record : records) {
-    InputRow row{record.line, {}, plan.label_index ? take(record.fields[*plan.label_index]) : ""};
-    std::string problem;
-    for (size_t c = 0; c < plan.text_index.size() && problem.empty(); ++c) {
-      row.texts.push_back(take(record.fields[plan.text_index[c]]));
-      problem = text_problem(row.texts.back());
-      if (!problem.empty()) problem = "column '" + o.columns[c] + "': " + problem;
-    }
-    if (!problem.empty()) {
-      if (bad) bad->report(detail::concat(o.input, ":", record.line, ": ", problem));
-      continue;
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-/// A first pass over the input for the label kind and map (label type auto, or int without a
-/// map); rows that the main pass will skip or fail on are left out here, silently.
-LabelScan scan_labels(const PrepareOptions& o, size_t chunk) {
-  TextTableOptions options = table_options(o);
-  options.on_bad_record = [](int64_t, const std::string&) {};
-  TextTableReader reader(o.input, options);
-  const ColumnPlan columns = plan_columns(reader, o);
-  LabelScan scan;
-  scan.map_only_without_numbers = o.label_type == "auto";
-  std::vector<TextRecord> records;
-  while (reader.read(records, chunk) > 0) {
-    for (const auto& row : checked_rows(records, columns, o, nullptr)) scan.add(row.label);
-    records.clear();
-  }
-  return scan;
 }
 
 std::vector<std::string> stored_names(const PrepareOptions& o) {
@@ -107,57 +101,68 @@ std::vector<std::string> stored_names(const PrepareOptions& o) {
   return names;
 }
 
-/// Token ids of every text of `rows`, on `threads` threads: ids[column][row].
-std::vector<std::vector<std::vector<int32_t>>> tokenize_rows(const model::Tokenizer& tokenizer,
-                                                             const std::vector<InputRow>& rows, int64_t max_length,
-                                                             int threads) {
-  const size_t columns = rows.front().texts.size(), count = rows.size();
-  threads = static_cast<int>(std::min<size_t>(std::max(threads, 1), count));
-  std::vector<std::vector<std::vector<int32_t>>> ids(columns, std::vector<std::vector<int32_t>>(count));
-  std::vector<std::thread> workers;
-  std::vector<std::exception_ptr> errors(threads);
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      try {
-        for (size_t i = t; i < count; i += threads) {
-          for (size_t c = 0; c < columns; ++c) ids[c][i] = tokenizer.encode(rows[i].texts[c], max_length);
-        }
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
+DatasetManifest dataset_layout(const PrepareOptions& o, const model::Tokenizer& tokenizer, const LabelPlan& labels,
+                               const Teacher* teacher) {
+  DatasetManifest manifest;
+  manifest.text_columns = stored_names(o);
+  manifest.label_column = teacher ? "teacher" : o.label_column;
+  for (const auto& [from, to] : o.renames) {
+    if (from == manifest.label_column) manifest.label_column = to;
   }
-  for (auto& worker : workers) worker.join();
-  for (auto& error : errors) {
-    if (error) std::rethrow_exception(error);
-  }
-  return ids;
+  manifest.label_kind = teacher ? teacher->kind : labels.kind;
+  manifest.label_dimension = teacher ? teacher->dimension : labels.dimension;
+  manifest.label_map = labels.names;
+  manifest.tokenizer_fingerprint = tokenizer.fingerprint();
+  manifest.max_seq_length = o.max_seq_length;
+  manifest.has_text = o.keep_text;
+  manifest.source = o.source;
+  if (teacher) manifest.source["teacher"] = teacher->description;
+  return manifest;
 }
 
-ShardBlock empty_block(size_t columns, bool keep_text) {
-  ShardBlock block;
-  block.ids.resize(columns);
-  block.hashes.resize(columns);
-  if (keep_text) block.texts.resize(columns);
-  return block;
-}
+/// Progress of one rank through its part: KiB of text (rows of Parquet) from the part's start.
+class PartProgress {
+ public:
+  PartProgress(const char* what, const PrepareOptions& o, const InputPart& part)
+      : shift_(input_format(o.input, o.format) == "parquet" ? 0 : 10),
+        begin_(part.begin.offset),
+        end_(part.end >= 0 ? part.end : input_size(o.input, input_format(o.input, o.format))),
+        progress_(what, std::max<int64_t>(1, (end_ - begin_) >> shift_), o.progress, shift_ ? "KiB" : "rows") {}
+  void update(int64_t position, const std::string& suffix) {
+    const int64_t done = (std::min(position, end_) - begin_) >> shift_;
+    progress_.advance(done - shown_, suffix);
+    shown_ = done;
+  }
+  void finish() { progress_.finish(); }
 
-/// Appends `rows` (tokenized here) and their labels to the shard being filled.
-void append_rows(ShardBlock& block, const std::vector<InputRow>& rows, const LabelPlan& labels,
-                 const model::Tokenizer& tokenizer, const PrepareOptions& o, int threads) {
-  const auto ids = tokenize_rows(tokenizer, rows, o.max_seq_length, threads);
-  for (size_t c = 0; c < ids.size(); ++c) {
-    for (size_t i = 0; i < rows.size(); ++i) {
-      block.ids[c].push(ids[c][i]);
-      block.hashes[c].push_back(text_hash(rows[i].texts[c]));
-      if (o.keep_text) block.texts[c].push(rows[i].texts[c]);
+ private:
+  int shift_;
+  int64_t begin_, end_, shown_ = 0;
+  Progress progress_;
+};
+
+/// Pass 2: the good rows of each rank's part. Returns [g_r, g_r+1) of this rank (end -1 for the last
+/// rank, which does not count: it reads to the end of the input anyway).
+std::pair<int64_t, int64_t> own_rows(const PrepareOptions& o, const LabelPlan& plan, const InputPart& part,
+                                     Communicator& comm, BadRows& bad, size_t chunk) {
+  if (comm.world_size() == 1) return {0, -1};
+  int64_t count = 0;
+  run_collectively(comm, [&] {
+    if (comm.rank() + 1 == comm.world_size()) return;
+    CheckedRows rows(o, plan, part, bad);
+    PartProgress progress("prepare: count", o, part);
+    while (true) {
+      const size_t got = rows.next(chunk).rows.size();
+      if (got == 0) break;
+      count += static_cast<int64_t>(got);
+      progress.update(rows.position(), std::to_string(count) + " rows");
     }
-  }
-  if (labels.kind == LabelKind::kInt64) {
-    block.int_labels.insert(block.int_labels.end(), labels.int_values.begin(), labels.int_values.end());
-  } else if (labels.kind != LabelKind::kNone) {
-    block.float_labels.insert(block.float_labels.end(), labels.float_values.begin(), labels.float_values.end());
-  }
+    progress.finish();
+  });
+  const std::vector<int64_t> counts = all_gather_int64(comm, {count});
+  int64_t first = 0;
+  for (int r = 0; r < comm.rank(); ++r) first += counts[r];
+  return {first, comm.rank() + 1 == comm.world_size() ? -1 : first + count};
 }
 
 std::vector<std::vector<std::string>> column_texts(const std::vector<InputRow>& rows) {
@@ -168,108 +173,87 @@ std::vector<std::vector<std::string>> column_texts(const std::vector<InputRow>& 
   return texts;
 }
 
-/// Moves the finished temporary directory to `output`, replacing an older dataset there.
-void publish(const fs::path& tmp, const fs::path& output) {
-  if (fs::exists(output)) {
-    NEG_CHECK(fs::exists(output / kManifestFile), output.string(),
-              " exists and is not a negatron dataset; refusing to replace it");
-    remove_tree(output.string());
+struct WritePass {
+  const PrepareOptions& o;
+  const model::Tokenizer& tokenizer;
+  const Teacher* teacher;
+  const LabelPlan& plan;
+  size_t chunk;
+  int threads;
+
+  /// Pass 3: writes the shards whose first row is in [rows.first, rows.second); returns rows written.
+  int64_t run(const InputPart& part, std::pair<int64_t, int64_t> rows, BadRows& bad, DatasetWriter& writer) const {
+    const int64_t shard_rows = o.shard_rows;
+    int64_t shard = (rows.first + shard_rows - 1) / shard_rows;
+    if (rows.second >= 0 && shard * shard_rows >= rows.second) return 0;
+    CheckedRows input(o, plan, InputPart{part.begin, -1}, bad);
+    input.skip(shard * shard_rows - rows.first, chunk);
+    ShardBuilder builder(tokenizer, o.columns.size(), {o.max_seq_length, o.keep_text, threads});
+    PartProgress progress("prepare", o, part);
+    int64_t written = 0;
+    for (; rows.second < 0 || shard * shard_rows < rows.second; ++shard) {
+      while (builder.rows() < shard_rows) {
+        RowBlock block = input.next(static_cast<size_t>(std::min<int64_t>(chunk, shard_rows - builder.rows())));
+        if (block.rows.empty()) break;
+        if (teacher) block.float_labels = teacher->label(column_texts(block.rows));
+        std::vector<std::vector<std::string>> texts;
+        texts.reserve(block.rows.size());
+        for (auto& row : block.rows) texts.push_back(std::move(row.texts));
+        builder.append(texts, block.int_labels, block.float_labels);
+        progress.update(input.position(), std::to_string(written + builder.rows()) + " rows");
+      }
+      const int64_t filled = builder.rows();
+      if (filled == 0) break;
+      writer.write_shard(shard, builder.take());
+      written += filled;
+      if (filled < shard_rows) break;  // the end of the input
+    }
+    progress.finish();
+    return written;
   }
-  fs::rename(tmp, output);
-}
+};
 
 }  // namespace
 
-PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& tokenizer, const Teacher* teacher) {
+PrepareResult prepare_dataset(const PrepareOptions& o, const model::Tokenizer& tokenizer, Communicator& comm,
+                              const Teacher* teacher) {
   const auto start = std::chrono::steady_clock::now();
   NEG_CHECK(!o.columns.empty(), "prepare: no --columns given");
   NEG_CHECK(o.shard_rows > 0, "prepare: --shard-rows must be positive, got ", o.shard_rows);
   NEG_CHECK(o.chunk_rows > 0, "prepare: --chunk-rows must be positive, got ", o.chunk_rows);
+  NEG_CHECK(o.max_seq_length >= 0, "prepare: --max-seq-length must be >= 0, got ", o.max_seq_length);
+  NEG_CHECK(o.threads >= 0, "prepare: --threads must be >= 0 (0: all cores), got ", o.threads);
+  NEG_CHECK(std::isfinite(o.label_scale) && o.label_scale != 0, "prepare: --label-scale must be a finite non-zero "
+            "number, got ", o.label_scale);
   const size_t chunk = static_cast<size_t>(std::min(o.chunk_rows, o.shard_rows));
+  const std::vector<InputPart> parts = split_parts(o, comm);
+  const InputPart& part = parts[comm.rank()];
+  // Teacher labels replace the label column, so there is nothing to parse (o.label_column is empty).
+  const LabelPlan plan = label_plan(o, part, comm, chunk);
+  DatasetManifest layout;
+  run_collectively(comm, [&] { layout = dataset_layout(o, tokenizer, plan, teacher); });
+  DatasetWriter writer(o.output, layout, comm);
+
   BadRows bad{o.skip_bad_rows};
-  TextTableOptions options = table_options(o);
-  if (o.skip_bad_rows) options.on_bad_record = [&bad](int64_t, const std::string& message) { bad.report(message); };
-  TextTableReader reader(o.input, options);
-  const ColumnPlan columns = plan_columns(reader, o);
-  std::optional<LabelScan> scan;
-  if (!teacher && labels_need_scan(o)) scan = scan_labels(o, chunk);
-  LabelPlan labels;
-  if (teacher) {
-    labels.kind = teacher->kind;
-    labels.dimension = teacher->dimension;
-  } else {
-    labels = make_label_plan(o, scan ? &*scan : nullptr);
-  }
-  scan.reset();
-
-  DatasetManifest manifest;
-  manifest.text_columns = stored_names(o);
-  manifest.label_column = teacher ? "teacher" : o.label_column;
-  for (const auto& [from, to] : o.renames) {
-    if (from == manifest.label_column) manifest.label_column = to;
-  }
-  manifest.label_kind = labels.kind;
-  manifest.label_dimension = labels.dimension;
-  manifest.label_map = labels.names;
-  manifest.tokenizer_fingerprint = tokenizer.fingerprint();
-  manifest.max_seq_length = o.max_seq_length;
-  manifest.has_text = o.keep_text;
-  manifest.source = o.source;
-  if (teacher) manifest.source["teacher"] = teacher->description;
-
-  const fs::path output = fs::absolute(o.output).lexically_normal();
-  const fs::path tmp = output.string() + ".tmp-" + std::to_string(::getpid());
-  remove_tree(tmp.string());
-  fs::create_directories(tmp);
-  try {
-    const int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-    Progress progress("prepare", std::max<int64_t>(1, reader.file_bytes() >> 10), o.progress, "KiB");
-    ShardBlock block = empty_block(o.columns.size(), o.keep_text);
-    std::vector<TextRecord> records;
-    int64_t progress_kib = 0;
-    while (true) {
-      // A chunk never overfills the shard, so every shard but the last has exactly shard_rows rows.
-      records.clear();
-      const size_t want = std::min(chunk, static_cast<size_t>(o.shard_rows - block.rows()));
-      const size_t got = reader.read(records, want);
-      if (got > 0) {
-        std::vector<InputRow> rows = checked_rows(records, columns, o, &bad);
-        if (!teacher) parse_labels(rows, o, labels, bad);
-        if (!rows.empty()) {
-          if (teacher) labels.float_values = teacher->label(column_texts(rows));
-          append_rows(block, rows, labels, tokenizer, o, threads);
-        }
-        labels.int_values.clear();
-        labels.float_values.clear();
-      }
-      if (block.rows() > 0 && (block.rows() == o.shard_rows || got == 0)) {
-        manifest.label_dimension = labels.dimension;  // float32_vector: known from the first row
-        char name[32];
-        std::snprintf(name, sizeof name, "shard-%05zu.h5", manifest.shards.size());
-        manifest.shards.push_back(write_shard((tmp / name).string(), block, manifest));
-        manifest.rows += block.rows();
-        block = empty_block(o.columns.size(), o.keep_text);
-      }
-      const int64_t kib = reader.bytes_read() >> 10;
-      progress.advance(kib - progress_kib, std::to_string(manifest.rows + block.rows()) + " rows");
-      progress_kib = kib;
-      if (got == 0) break;
-    }
-    progress.finish();
-    NEG_CHECK(manifest.rows > 0, o.input, ": no usable rows (", bad.count, " skipped)");
-    manifest.label_dimension = labels.dimension;
-    manifest.skipped_rows = bad.count;
-    write_manifest(tmp.string(), manifest);
-    publish(tmp, output);
-  } catch (...) {
-    try {
-      remove_tree(tmp.string());
-    } catch (const Error&) {  // keep the original error
-    }
-    throw;
-  }
+  const std::pair<int64_t, int64_t> rows = own_rows(o, plan, part, comm, bad, chunk);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const WritePass pass{o, tokenizer, teacher, plan, chunk, o.threads > 0 ? o.threads : std::max(1, cores / comm.world_size())};
+  // Ranks that counted have reported their part's bad rows; what they read now is counted silently.
+  BadRows quiet{true, true};
+  int64_t written = 0;
+  run_collectively(comm, [&] { written = pass.run(part, rows, rows.second < 0 ? bad : quiet, writer); });
+  int64_t total_rows = 0, total_bad = 0;
+  const std::vector<int64_t> counts = all_gather_int64(comm, {written, bad.count});
+  for (size_t r = 0; r < counts.size(); r += 2) total_rows += counts[r], total_bad += counts[r + 1];
+  run_collectively(comm, [&] { NEG_CHECK(total_rows > 0, o.input, ": no usable rows (", total_bad, " skipped)"); });
+  const DatasetManifest manifest = writer.publish(total_bad);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {manifest.rows, bad.count, static_cast<int64_t>(manifest.shards.size()), seconds};
+  return {manifest.rows, manifest.skipped_rows, static_cast<int64_t>(manifest.shards.size()), seconds};
+}
+
+PrepareResult prepare_dataset(const PrepareOptions& options, const model::Tokenizer& tokenizer, const Teacher* teacher) {
+  const auto comm = distributed::make_local_communicator();
+  return prepare_dataset(options, tokenizer, *comm, teacher);
 }
 
 }  // namespace negatron::data

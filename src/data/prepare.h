@@ -1,9 +1,21 @@
 #pragma once
-// `negatron prepare` as a library call: a table (JSONL/CSV/TSV/label file) -> a dataset directory
-// of tokenized shards. Rows are checked (malformed, missing key, empty text, invalid UTF-8,
-// non-numeric label); each problem is reported as file:line and either fails the run or skips the
-// row. The input is streamed in chunks of rows, each tokenized on all threads, and shards are written
-// as they fill. The dataset is built in "<output>.tmp-<pid>" and renamed into place only when complete.
+// `negatron prepare` as a library call: a table (JSONL/CSV/TSV/label/Parquet file) -> a dataset
+// directory of tokenized shards. Rows are checked (malformed, missing key, empty text, invalid UTF-8,
+// non-numeric label); each problem is reported as file:line (Parquet: file:row) and either fails the
+// run or skips the row. The input is streamed in chunks of rows, each tokenized on all threads, and
+// shards are written as they fill (data/dataset_writer.h: built in a temporary directory, published
+// only when complete).
+//
+// On N ranks (mpirun) the input is split into N parts at record boundaries (data/input_split.h) and
+// the result is the dataset one process writes, byte for byte: shard k holds good rows
+// [k * shard_rows, (k + 1) * shard_rows) wherever they came from. Passes, each rank on its own part:
+//   1. label scan (label type auto, or int without a map): LabelScan of every part, merged;
+//   2. count: ranks 0..N-2 count their good rows (and report their bad ones), so rank r learns the
+//      index g_r of its first row;
+//   3. write: rank r writes the shards whose first row lies in its part, [g_r, g_r+1): it skips the
+//      rows of a shard begun by an earlier rank and reads on into later parts to fill its last one.
+// Every pass ends in run_collectively: a failure on any rank fails all ranks together, with the
+// error of the lowest failing rank (the one a single process would have met first).
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -11,6 +23,7 @@
 #include <vector>
 
 #include "data/manifest.h"
+#include "distributed/communicator.h"
 #include "model/tokenizer.h"
 
 namespace negatron::data {
@@ -41,7 +54,7 @@ struct PrepareOptions {
   int64_t chunk_rows = 10000;
   bool keep_text = false;
   bool skip_bad_rows = false;  // --on-error skip
-  int threads = 0;             // 0 = all cores
+  int threads = 0;             // 0 = the cores divided among the ranks
   bool progress = true;
   nlohmann::json source;       // provenance recorded in the manifest
 };
@@ -59,7 +72,12 @@ struct PrepareResult {
   double seconds = 0;
 };
 
-/// `teacher` (may be null) replaces the label column with teacher labels.
+/// `teacher` (may be null) replaces the label column with teacher labels. Collective over `comm`:
+/// every rank calls it with the same options. The result (rows, skipped rows, shards) is the whole
+/// dataset's on every rank.
+PrepareResult prepare_dataset(const PrepareOptions& options, const model::Tokenizer& tokenizer,
+                              distributed::Communicator& comm, const Teacher* teacher = nullptr);
+/// On this process alone.
 PrepareResult prepare_dataset(const PrepareOptions& options, const model::Tokenizer& tokenizer,
                               const Teacher* teacher = nullptr);
 

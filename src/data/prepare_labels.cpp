@@ -1,6 +1,8 @@
 #include "data/prepare_labels.h"
 
+#include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "common/check.h"
@@ -31,7 +33,9 @@ std::string parse_label(const std::string& text, double scale, LabelPlan& plan) 
     case LabelKind::kFloat32: {
       auto value = parse_double(text);
       if (!value) return "non-numeric label '" + text + "'";
-      plan.float_values.push_back(static_cast<float>(*value * scale));
+      const auto scaled = static_cast<float>(*value * scale);
+      if (!std::isfinite(scaled)) return "label '" + text + "' scaled by " + std::to_string(scale) + " overflows float32";
+      plan.float_values.push_back(scaled);
       return "";
     }
     case LabelKind::kFloat32Vector: {
@@ -41,7 +45,11 @@ std::string parse_label(const std::string& text, double scale, LabelPlan& plan) 
       if (static_cast<int64_t>(values->size()) != plan.dimension) {
         return "label has " + std::to_string(values->size()) + " values, earlier rows " + std::to_string(plan.dimension);
       }
-      for (float v : *values) plan.float_values.push_back(static_cast<float>(v * scale));
+      for (float v : *values) {
+        const auto scaled = static_cast<float>(v * scale);
+        if (!std::isfinite(scaled)) return "a label value scaled by " + std::to_string(scale) + " overflows float32";
+        plan.float_values.push_back(scaled);
+      }
       return "";
     }
     case LabelKind::kNone: return "";
@@ -52,6 +60,10 @@ std::string parse_label(const std::string& text, double scale, LabelPlan& plan) 
 }  // namespace
 
 void BadRows::report(const std::string& message) {
+  if (silent) {
+    ++count;
+    return;
+  }
   NEG_CHECK(skip, message, " (use --on-error skip to skip such rows)");
   if (++count <= kWarnedRows) log::warn(message, " -- row skipped");
   if (count == kWarnedRows) log::warn("further skipped rows are counted but not shown");
@@ -65,6 +77,37 @@ void LabelScan::add(const std::string& label) {
     distinct.clear();
   }
   if (keep_distinct) distinct.insert(label);
+}
+
+void LabelScan::merge(const LabelScan& other) {
+  all_int = all_int && other.all_int;
+  any_number = any_number || other.any_number;
+  keep_distinct = keep_distinct && other.keep_distinct && !(map_only_without_numbers && any_number);
+  if (keep_distinct) {
+    distinct.insert(other.distinct.begin(), other.distinct.end());
+  } else {
+    distinct.clear();
+  }
+}
+
+std::string LabelScan::to_json() const {
+  return nlohmann::json{{"all_int", all_int},
+                        {"any_number", any_number},
+                        {"keep_distinct", keep_distinct},
+                        {"map_only_without_numbers", map_only_without_numbers},
+                        {"distinct", distinct}}
+      .dump();
+}
+
+LabelScan LabelScan::from_json(const std::string& text) {
+  const auto json = nlohmann::json::parse(text);
+  LabelScan scan;
+  scan.all_int = json.at("all_int").get<bool>();
+  scan.any_number = json.at("any_number").get<bool>();
+  scan.keep_distinct = json.at("keep_distinct").get<bool>();
+  scan.map_only_without_numbers = json.at("map_only_without_numbers").get<bool>();
+  scan.distinct = json.at("distinct").get<std::set<std::string>>();
+  return scan;
 }
 
 bool labels_need_scan(const PrepareOptions& o) {
@@ -83,7 +126,7 @@ LabelPlan make_label_plan(const PrepareOptions& o, const LabelScan* scan) {
     use_map = !scan->any_number;
     plan.kind = scan->all_int || !scan->any_number ? LabelKind::kInt64 : LabelKind::kFloat32;
   } else {
-    plan.kind = parse_label_kind(o.label_type);
+    plan.kind = model::parse_label_kind(o.label_type);
   }
   if (!o.label_map_file.empty()) {
     NEG_CHECK(plan.kind == LabelKind::kInt64, "--label-map needs int labels, not ", label_kind_name(plan.kind));

@@ -20,8 +20,10 @@ struct InputRow {
 };
 
 /// Collects bad-row reports: throws the first one unless skipping; warns for the first few.
+/// Silent: counts and drops them without a word (a rank reading rows another rank reports).
 struct BadRows {
   bool skip = false;
+  bool silent = false;
   int64_t count = 0;
   void report(const std::string& message);
 };
@@ -43,6 +45,10 @@ struct LabelScan {
   bool keep_distinct = true;
   bool map_only_without_numbers = false;  // label type auto: a number rules the map out
   void add(const std::string& label);
+  /// Adds the labels another scan saw (of another part of the input).
+  void merge(const LabelScan& other);
+  std::string to_json() const;
+  static LabelScan from_json(const std::string& text);
 };
 
 /// Whether make_label_plan needs a LabelScan of the input: label type auto, or int without a

@@ -3,11 +3,14 @@
 #include <H5Cpp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 
+#include "common/atomic_file.h"
 #include "common/check.h"
 #include "data/hashing.h"
+#include "data/hdf5_image.h"
 
 namespace negatron::data {
 namespace {
@@ -45,8 +48,20 @@ void write_array(H5::Group& parent, const char* name, const T* data, hsize_t row
   properties.setFletcher32();
   properties.setShuffle();
   properties.setDeflate(1);
+  H5Pset_obj_track_times(properties.getId(), 0);
   H5::DataSet dataset = parent.createDataSet(name, file_type<T>(), H5::DataSpace(rank, dims, max_dims), properties);
   if (rows > 0) dataset.write(data, memory_type<T>());
+}
+
+/// A group whose object header carries no modification time (H5::Group has no such option).
+H5::Group create_untimed_group(H5::H5File& file, const std::string& name) {
+  H5::PropList creation(H5P_GROUP_CREATE);
+  H5Pset_obj_track_times(creation.getId(), 0);
+  const hid_t id = H5Gcreate2(file.getId(), name.c_str(), H5P_DEFAULT, creation.getId(), H5P_DEFAULT);
+  if (id < 0) throw H5::GroupIException("H5Gcreate2", "cannot create group " + name);
+  H5::Group group(id);  // takes a reference of its own
+  H5Gclose(id);
+  return group;
 }
 
 template <typename T>
@@ -175,28 +190,31 @@ hsize_t length_of(const H5::DataSet& dataset) {
 ShardInfo write_shard(const std::string& path, const ShardBlock& block, const DatasetManifest& m) {
   NEG_CHECK(block.ids.size() == m.text_columns.size() && block.hashes.size() == m.text_columns.size(), path,
             ": block has ", block.ids.size(), " columns, the manifest ", m.text_columns.size());
+  std::string bytes;
   try {
-    Hdf5Lock lock;
-    H5::Exception::dontPrint();
-    // The newest format versions checksum all metadata too, so a corrupt header is an error, not a crash.
-    H5::FileAccPropList access;
-    access.setLibverBounds(H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    H5::H5File file(path, H5F_ACC_TRUNC, H5::FileCreatPropList::DEFAULT, access);
+    Hdf5Lock lock;  // declared before the file: it closes under the lock
+    Hdf5Image image(/*checksummed_metadata=*/true);  // checksummed metadata: a corrupt header is an error, not a crash
+    H5::H5File& file = image.file();
     for (size_t c = 0; c < block.ids.size(); ++c) {
-      H5::Group group = file.createGroup(column_group(c));
+      H5::Group group = create_untimed_group(file, column_group(c));
       write_ragged(group, "ids", "offsets", block.ids[c]);
       write_array(group, "hashes", block.hashes[c].data(), block.hashes[c].size());
       if (m.has_text) write_ragged(group, "utf8", "utf8_offsets", block.texts.at(c));
     }
     write_labels(file, block, m);
+    bytes = image.bytes();
   } catch (const H5::Exception& e) {
-    NEG_FAIL(path, ": HDF5 write failed: ", e.getDetailMsg());
+    NEG_FAIL(path, ": HDF5 error while building the shard (", e.getDetailMsg(), ")");
   }
+  write_file_atomically(path, bytes);
   ShardInfo info;
   info.file = std::filesystem::path(path).filename().string();
   info.rows = block.rows();
-  info.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-  info.checksum = file_checksum(path);
+  info.bytes = static_cast<int64_t>(bytes.size());
+  info.checksum = fnv1a64(bytes);  // as file_checksum reads it back
+  for (const auto& column : block.ids) {
+    for (const int32_t id : column.values) info.max_token_id = std::max<int64_t>(info.max_token_id, id);
+  }
   return info;
 }
 
@@ -238,6 +256,8 @@ struct ShardReader::Impl {
   hsize_t label_width = 1;
   bool has_text = false;
   int64_t rows = 0;
+  int64_t token_id_limit = 0;
+  int64_t label_map_size = 0;
 
   template <typename F>
   auto guarded(const char* what, F&& f) const {
@@ -369,6 +389,35 @@ struct ShardReader::Impl {
     return out;
   }
 
+  /// Token ids of the sorted unique `rows` of column c (as read_ragged returned them).
+  void check_token_ids(const RaggedRead<int32_t>& ids, size_t c, const std::vector<int64_t>& rows) const {
+    for (size_t k = 0; k < rows.size(); ++k) {
+      for (size_t i = ids.starts[k]; i < ids.starts[k + 1]; ++i) {
+        const int32_t id = ids.values[i];
+        if (id >= 0 && (token_id_limit == 0 || id < token_id_limit)) continue;
+        NEG_FAIL(path, ": row ", rows[k], " column ", c, " holds token id ", id,
+                 token_id_limit > 0 ? ", outside the model's vocabulary of " + std::to_string(token_id_limit) +
+                                          " (prepared with another tokenizer, or corrupt)"
+                                    : " (negative: corrupt shard)");
+      }
+    }
+  }
+
+  void check_int_labels(const std::vector<int64_t>& labels, const std::vector<int64_t>& rows) const {
+    if (label_map_size == 0) return;
+    for (size_t k = 0; k < labels.size(); ++k) {
+      NEG_CHECK(0 <= labels[k] && labels[k] < label_map_size, path, ": row ", rows[k], " has label ", labels[k],
+                " outside the dataset's label map of ", label_map_size, " classes");
+    }
+  }
+
+  void check_float_labels(const std::vector<float>& labels, const std::vector<int64_t>& rows) const {
+    for (size_t i = 0; i < labels.size(); ++i) {
+      NEG_CHECK(std::isfinite(labels[i]), path, ": row ", rows[i / label_width], " has a non-finite label (",
+                labels[i], ")");
+    }
+  }
+
   void check_rows(const std::vector<int64_t>& rows) const {
     for (int64_t row : rows) NEG_CHECK(0 <= row && row < this->rows, path, ": row ", row, " out of range [0, ", this->rows, ")");
   }
@@ -376,7 +425,7 @@ struct ShardReader::Impl {
 
 
 ShardReader::ShardReader(const std::string& path, const ShardInfo& info, const DatasetManifest& m,
-                         size_t chunk_cache_bytes) {
+                         size_t chunk_cache_bytes, int64_t token_id_limit) {
   std::error_code error;
   const auto bytes = std::filesystem::file_size(path, error);
   NEG_CHECK(!error, path, ": shard file is missing (", error.message(), ")");
@@ -389,6 +438,8 @@ ShardReader::ShardReader(const std::string& path, const ShardInfo& info, const D
   impl->has_text = m.has_text;
   impl->label_kind = m.label_kind;
   impl->label_width = m.label_kind == LabelKind::kFloat32Vector ? m.label_dimension : 1;
+  impl->token_id_limit = token_id_limit;
+  impl->label_map_size = static_cast<int64_t>(m.label_map.size());
   impl->guarded("open", [&] {
     H5::Exception::dontPrint();
     impl->file = H5::H5File(path, H5F_ACC_RDONLY);
@@ -436,6 +487,9 @@ ShardRows ShardReader::read(const std::vector<int64_t>& rows, bool with_text) co
       return 0;
     });
   }
+  for (size_t c = 0; c < ids.size(); ++c) s.check_token_ids(ids[c], c, unique);
+  s.check_int_labels(int_labels, unique);
+  s.check_float_labels(float_labels, unique);
   // Scatter to the order asked for (duplicates copied), outside the HDF5 lock.
   ShardRows out;
   out.ids.resize(s.columns.size());
@@ -497,7 +551,34 @@ std::vector<int64_t> ShardReader::read_all_int_labels() const {
     read_range(s.labels, 0, out.size(), out.data());
     return 0;
   });
+  std::vector<int64_t> rows(out.size());
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
+  s.check_int_labels(out, rows);
   return out;
+}
+
+int64_t ShardReader::scan_max_token_id() const {
+  const Impl& s = *impl_;
+  int64_t max_id = -1;
+  constexpr hsize_t kBlock = hsize_t{1} << 20;
+  std::vector<int32_t> ids;
+  for (const ShardColumn& column : s.columns) {
+    for (hsize_t start = 0; start < column.ids_length; start += kBlock) {
+      ids.resize(std::min(kBlock, column.ids_length - start));
+      {
+        Hdf5Lock lock;
+        s.guarded("read token ids", [&] {
+          read_range(column.ids, start, ids.size(), ids.data());
+          return 0;
+        });
+      }
+      for (const int32_t id : ids) {
+        NEG_CHECK(id >= 0, s.path, ": holds a negative token id ", id, " (corrupt shard)");
+        max_id = std::max<int64_t>(max_id, id);
+      }
+    }
+  }
+  return max_id;
 }
 
 }  // namespace negatron::data

@@ -65,8 +65,10 @@ class ShardReader {
   /// Opens the file and checks row counts against `info`; errors name the shard file.
   /// `chunk_cache_bytes`: HDF5 chunk cache for the whole shard, split over its datasets in
   /// proportion to their uncompressed size (a share below one chunk disables that dataset's cache).
+  /// Every row read is checked: token ids in [0, token_id_limit) (limit 0: only >= 0), float labels
+  /// finite, int64 labels inside the label map when there is one; errors name the file and the row.
   ShardReader(const std::string& path, const ShardInfo& info, const DatasetManifest& manifest,
-              size_t chunk_cache_bytes = kDefaultShardChunkCacheBytes);
+              size_t chunk_cache_bytes = kDefaultShardChunkCacheBytes, int64_t token_id_limit = 0);
   ~ShardReader();
   ShardReader(ShardReader&&) noexcept;
 
@@ -78,6 +80,8 @@ class ShardReader {
   std::vector<int64_t> read_token_counts(const std::vector<int64_t>& rows) const;
   /// All int64 labels of the shard (GROUP_BY_LABEL needs them up front).
   std::vector<int64_t> read_all_int_labels() const;
+  /// The largest token id in the shard (-1 if it holds none), reading every id once.
+  int64_t scan_max_token_id() const;
 
  private:
   struct Impl;

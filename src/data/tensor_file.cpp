@@ -2,9 +2,8 @@
 
 #include <H5Cpp.h>
 
-#include <cstdio>
-
 #include "common/check.h"
+#include "data/hdf5_image.h"
 
 namespace negatron::data {
 
@@ -66,26 +65,12 @@ std::vector<at::Tensor> TensorFileReader::read_numbered(const std::string& group
 }
 
 struct TensorFileWriter::File {
-  H5::H5File h5;
+  Hdf5Image image;  // built in memory, published atomically by close()
 };
 
-TensorFileWriter::TensorFileWriter(std::string path)
-    : path_(std::move(path)), tmp_(path_ + ".tmp"), file_(std::make_unique<File>()) {
-  try {
-    file_->h5 = H5::H5File(tmp_, H5F_ACC_TRUNC);
-  } catch (const H5::Exception& e) {
-    NEG_FAIL(tmp_, ": cannot create (", e.getDetailMsg(), ")");
-  }
-}
+TensorFileWriter::TensorFileWriter(std::string path) : path_(std::move(path)), file_(std::make_unique<File>()) {}
 
-TensorFileWriter::~TensorFileWriter() {
-  if (!file_) return;
-  try {
-    file_->h5.close();
-  } catch (const H5::Exception&) {
-  }
-  std::remove(tmp_.c_str());
-}
+TensorFileWriter::~TensorFileWriter() = default;
 
 void TensorFileWriter::write(const std::string& name, const at::Tensor& tensor) {
   NEG_CHECK(file_, path_, ": write after close");
@@ -101,23 +86,18 @@ void TensorFileWriter::write(const std::string& name, const at::Tensor& tensor) 
                                        : H5::DataSpace(static_cast<int>(dims.size()), dims.data());
     H5::LinkCreatPropList links;
     links.setCreateIntermediateGroup(true);
-    H5::DataSet dataset = file_->h5.createDataSet(name, file_type, space, H5::DSetCreatPropList::DEFAULT,
+    H5::DataSet dataset = file_->image.file().createDataSet(name, file_type, space, H5::DSetCreatPropList::DEFAULT,
                                                   H5::DSetAccPropList::DEFAULT, links);
     if (value.numel() > 0) dataset.write(value.data_ptr(), memory_type);
   } catch (const H5::Exception& e) {
-    NEG_FAIL(tmp_, ": cannot write dataset '", name, "' (", e.getDetailMsg(), ")");
+    NEG_FAIL(path_, ": cannot write dataset '", name, "' (", e.getDetailMsg(), ")");
   }
 }
 
 void TensorFileWriter::close() {
   NEG_CHECK(file_, path_, ": closed twice");
-  try {
-    file_->h5.close();
-  } catch (const H5::Exception& e) {
-    NEG_FAIL(tmp_, ": cannot close (", e.getDetailMsg(), ")");
-  }
+  publish_hdf5(file_->image, path_);
   file_.reset();
-  NEG_CHECK(std::rename(tmp_.c_str(), path_.c_str()) == 0, "cannot rename ", tmp_, " to ", path_);
 }
 
 }  // namespace negatron::data

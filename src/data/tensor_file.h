@@ -25,8 +25,8 @@ class TensorFileReader {
   std::unique_ptr<File> file_;
 };
 
-/// Written to "<path>.tmp" and renamed to `path` by close(); destroyed without close(), the
-/// temporary file is removed and `path` is left as it was.
+/// Built in memory and published atomically by close() (data/hdf5_image.h); destroyed without
+/// close(), nothing is written and `path` is left as it was.
 class TensorFileWriter {
  public:
   explicit TensorFileWriter(std::string path);
@@ -37,7 +37,7 @@ class TensorFileWriter {
 
  private:
   struct File;
-  std::string path_, tmp_;
+  std::string path_;
   std::unique_ptr<File> file_;
 };
 

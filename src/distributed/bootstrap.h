@@ -8,10 +8,10 @@
 //
 // MPI is always initialised (MPI_THREAD_MULTIPLE requested, for the watchdog): under mpirun/srun
 // it joins the job, without a launcher it runs as a singleton of world size 1.
-// Device: cuda:<local rank> when every rank of the job has a GPU at its local rank, else CPU.
+// Device: distributed/device_binding.h's decision table over a census of what every rank sees
+// (gathered collectively, so a job that cannot bind fails on every rank instead of hanging in NCCL
+// init); the chosen CUDA device becomes the process's current device, once, here.
 // Backend: "auto" = nccl on CUDA, mpi on CPU; "mpi", "nccl" and "local" (world size 1) force one.
-// The GPU decision is collective (every rank learns which ranks lack a GPU), so a job where one
-// rank has no GPU falls back (auto) or fails on every rank (nccl) instead of hanging in NCCL init.
 #include <ATen/ATen.h>
 
 #include <functional>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "distributed/communicator.h"
+#include "distributed/device_binding.h"
 
 namespace negatron::distributed {
 
@@ -28,6 +29,8 @@ struct BootstrapOptions {
   std::string backend = "auto";
   /// Abort the job when one collective runs longer than this many seconds; 0 = off.
   double collective_timeout_s = 0;
+  /// "auto" | "cpu" | "cuda" (the config's device).
+  std::string device = "auto";
 };
 
 struct Runtime {
@@ -47,10 +50,8 @@ int run_guarded(const std::function<int()>& body);
 /// MPI_Init_thread unless already initialised; sets MPI_ERRORS_RETURN on MPI_COMM_WORLD.
 void ensure_mpi_initialized();
 
-/// Ranks of MPI_COMM_WORLD without a CUDA device at their local rank (same list on every rank).
-std::vector<int> ranks_without_gpu(int local_rank);
-
-/// CUDA devices torch sees on this process (0 without CUDA or without a driver).
-int cuda_device_count();
+/// Collective over MPI_COMM_WORLD: what every rank of this host sees, and which ranks of the job see
+/// no GPU (device_binding.h).
+DeviceCensus take_device_census();
 
 }  // namespace negatron::distributed

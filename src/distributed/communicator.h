@@ -33,6 +33,7 @@ struct CommStats {
   int64_t all_gather_calls = 0, all_gather_bytes = 0;
   int64_t all_reduce_calls = 0, all_reduce_bytes = 0;
   int64_t broadcast_calls = 0, broadcast_bytes = 0;
+  int64_t reduce_scatter_calls = 0, reduce_scatter_bytes = 0;
 };
 
 class Communicator {
@@ -47,6 +48,18 @@ class Communicator {
   /// Concatenation along dim 0 of every rank's tensor, in rank order. Local sizes may differ
   /// (the last batch of an epoch); trailing dims and dtype must match.
   virtual at::Tensor all_gather(const at::Tensor& tensor) = 0;
+  /// all_gather when every rank's row count is already known (the batch plan): rank r contributes
+  /// rank_rows[r] rows, and this rank's tensor must have rank_rows[rank()]. One collective and no
+  /// size exchange, so trailing shape and dtype are not compared across ranks (every rank runs the
+  /// same code on the same model; all_gather checks them). Counted as an all_gather. The default
+  /// calls all_gather (correct, with the exchange); MPI, NCCL and Local override it.
+  virtual at::Tensor all_gather_rows(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows);
+  /// The transpose of all_gather_rows (the gather's backward): every rank passes
+  /// [sum(rank_rows), ...] of one dtype and shape; each gets back its own rows
+  /// [rank_rows[rank()], ...] of the elementwise SUM over ranks. Counted as a reduce_scatter
+  /// (bytes: the tensor passed in). The default all-reduces the whole tensor and slices (correct,
+  /// twice the traffic); MPI (MPI_Reduce_scatter), NCCL (ncclReduceScatter) and Local override it.
+  virtual at::Tensor reduce_scatter(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows);
   /// In place.
   virtual void all_reduce(at::Tensor& tensor, ReduceOp op = ReduceOp::kSum) = 0;
   /// all_reduce started without waiting for it; wait() on the handle completes it. Handles are
@@ -77,6 +90,12 @@ inline std::unique_ptr<PendingReduction> Communicator::all_reduce_async(at::Tens
   all_reduce(tensor, op);
   return std::make_unique<CompletedReduction>();
 }
+
+/// For all_gather_rows / reduce_scatter: throws (naming `collective` and the rank) unless
+/// `rank_rows` has one non-negative entry per rank and (unless local_rows < 0) this rank's entry is
+/// `local_rows`.
+void check_rank_rows(const Communicator& comm, const std::vector<int64_t>& rank_rows, int64_t local_rows,
+                     const char* collective);
 
 /// World size 1: every collective is the identity.
 std::shared_ptr<Communicator> make_local_communicator();

@@ -12,6 +12,7 @@
 
 #include "common/check.h"
 #include "common/hash.h"
+#include "common/host_read.h"
 
 namespace negatron::distributed {
 namespace {
@@ -39,8 +40,7 @@ GradientSet collect_gradients(const std::vector<at::Tensor>& params) {
 void check_same_layout(Communicator& comm, uint64_t layout_hash, size_t count) {
   int64_t as_signed = 0;
   std::memcpy(&as_signed, &layout_hash, sizeof(layout_hash));
-  const at::Tensor all = comm.all_gather(at::full({1}, as_signed, at::kLong)).cpu();
-  const int64_t* hashes = all.data_ptr<int64_t>();
+  const std::vector<int64_t> hashes = read_vector<int64_t>(comm.all_gather(at::full({1}, as_signed, at::kLong)));
   std::ostringstream differing;
   for (int r = 1; r < comm.world_size(); ++r) {
     if (hashes[r] != hashes[0]) differing << ' ' << r;
@@ -92,11 +92,12 @@ void broadcast_parameters(Communicator& comm, const std::vector<at::Tensor>& ten
   }
 }
 
-void average_gradients(Communicator& comm, const std::vector<at::Tensor>& params, int64_t bucket_bytes) {
+void average_gradients(Communicator& comm, const std::vector<at::Tensor>& params, int64_t bucket_bytes,
+                       bool check_layout) {
   if (comm.world_size() == 1) return;
   at::NoGradGuard no_grad;
   const GradientSet set = collect_gradients(params);
-  check_same_layout(comm, set.layout_hash, set.grads.size());
+  if (check_layout) check_same_layout(comm, set.layout_hash, set.grads.size());
   for (const auto& bucket : plan_buckets(set.grads, bucket_bytes)) average_bucket(comm, bucket);
 }
 
@@ -219,7 +220,7 @@ void OverlappedGradientAverager::launch(Bucket& bucket) {
   bucket.launched = true;
 }
 
-void OverlappedGradientAverager::finish() {
+void OverlappedGradientAverager::finish(bool check_layout) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (slots_.empty()) return;  // world size 1
   NEG_CHECK(in_step_, "OverlappedGradientAverager::finish() without begin_step()");
@@ -247,7 +248,7 @@ void OverlappedGradientAverager::finish() {
   for (size_t b = 0; b < buckets_.size(); ++b) {
     if (buckets_[b].stale) layout << 's' << b << ';';
   }
-  check_same_layout(comm_, fnv1a64(layout.str()), with_grad);
+  if (check_layout) check_same_layout(comm_, fnv1a64(layout.str()), with_grad);
 
   at::NoGradGuard no_grad;
   const int world = comm_.world_size();
@@ -285,7 +286,7 @@ double local_difference_from_rank0(Communicator& comm, const std::vector<at::Ten
     at::Tensor reference = param.detach().clone();
     comm.broadcast(reference, 0);
     if (param.numel() == 0) continue;
-    const double diff = (param.detach() - reference).abs().max().to(at::kDouble).cpu().item<double>();
+    const double diff = read_scalar<double>((param.detach() - reference).abs().max().to(at::kDouble));
     worst = std::max(worst, diff);
   }
   return worst;
@@ -293,8 +294,7 @@ double local_difference_from_rank0(Communicator& comm, const std::vector<at::Ten
 
 std::vector<double> gather_differences(Communicator& comm, const std::vector<at::Tensor>& params) {
   const at::Tensor mine = at::full({1}, local_difference_from_rank0(comm, params), at::kDouble);
-  const at::Tensor all = comm.all_gather(mine).cpu();
-  return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+  return read_vector<double>(comm.all_gather(mine));
 }
 
 }  // namespace

@@ -25,9 +25,11 @@ void broadcast_parameters(Communicator& comm, const std::vector<at::Tensor>& ten
 
 /// Replaces p.grad by its average over ranks for every p that requires grad and has a grad.
 /// Parameters without requires_grad (a frozen guide model) or without a grad are skipped; all ranks
-/// must skip the same ones, which is checked (one 8-byte all_gather) and reported by rank.
+/// must skip the same ones, which `check_layout` checks (one 8-byte all_gather and a host read of
+/// it) and reports by rank. The trainer checks the first step of each dataset only (the layout
+/// follows from the loss's graph), so steady-state steps read nothing back.
 void average_gradients(Communicator& comm, const std::vector<at::Tensor>& params,
-                       int64_t bucket_bytes = kDefaultBucketBytes);
+                       int64_t bucket_bytes = kDefaultBucketBytes, bool check_layout = true);
 
 /// average_gradients overlapped with the backward pass (DDP-style), for a fixed parameter list.
 ///
@@ -72,7 +74,8 @@ class OverlappedGradientAverager {
 
   void begin_step();
   void arm();
-  void finish();
+  /// check_layout: as average_gradients' (the same all_gather and host read).
+  void finish(bool check_layout = true);
   const Stats& stats() const { return stats_; }
 
   /// Called by the hooks (public for them only).

@@ -13,6 +13,14 @@ class LocalCommunicator : public Communicator {
   int local_rank() const override { return 0; }
   std::string backend() const override { return "local"; }
   at::Tensor all_gather(const at::Tensor& tensor) override { return tensor; }
+  at::Tensor all_gather_rows(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    check_rank_rows(*this, rank_rows, tensor.size(0), "all_gather_rows");
+    return tensor;
+  }
+  at::Tensor reduce_scatter(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    check_rank_rows(*this, rank_rows, tensor.size(0), "reduce_scatter");
+    return tensor;
+  }
   void all_reduce(at::Tensor&, ReduceOp) override {}
   void broadcast(at::Tensor&, int) override {}
   void barrier() override {}

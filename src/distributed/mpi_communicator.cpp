@@ -1,5 +1,6 @@
 #include "distributed/mpi_communicator.h"
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <iostream>
@@ -92,23 +93,44 @@ class MpiCommunicator : public Communicator {
     NEG_CHECK(tensor.dim() >= 1, "all_gather needs at least one dimension, got a scalar on rank ", rank_);
     const at::Tensor local = tensor.contiguous();
     const std::vector<int64_t> headers = exchange_headers(local);
-    std::vector<int> counts(world_), displs(world_);
-    int64_t total_rows = 0, offset_bytes = 0;
-    const int64_t row_bytes = row_elements(local) * local.element_size();
+    std::vector<int64_t> rows(world_);
+    for (int r = 0; r < world_; ++r) rows[r] = headers[r * kHeaderFields];
+    return gather_rows(local, rows);
+  }
+
+  at::Tensor all_gather_rows(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    check_cpu(tensor, "all_gather_rows", rank_);
+    NEG_CHECK(tensor.dim() >= 1, "all_gather_rows needs at least one dimension, got a scalar on rank ", rank_);
+    check_rank_rows(*this, rank_rows, tensor.size(0), "all_gather_rows");
+    return gather_rows(tensor.contiguous(), rank_rows);
+  }
+
+  at::Tensor reduce_scatter(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    check_cpu(tensor, "reduce_scatter", rank_);
+    NEG_CHECK(tensor.dim() >= 1, "reduce_scatter needs at least one dimension, got a scalar on rank ", rank_);
+    check_rank_rows(*this, rank_rows, -1, "reduce_scatter");
+    const MPI_Datatype type = mpi_reduce_datatype(tensor.scalar_type(), "reduce_scatter");
+    const at::Tensor input = tensor.contiguous();
+    const int64_t per_row = row_elements(input);
+    std::vector<int> counts(world_);
+    int64_t total = 0;
     for (int r = 0; r < world_; ++r) {
-      const int64_t rows = headers[r * kHeaderFields];
-      counts[r] = checked_count(rows * row_bytes, "all_gather", rank_);
-      displs[r] = checked_count(offset_bytes, "all_gather", rank_);
-      offset_bytes += rows * row_bytes;
-      total_rows += rows;
+      counts[r] = checked_count(rank_rows[r] * per_row, "reduce_scatter", rank_);
+      total += rank_rows[r];
     }
-    std::vector<int64_t> shape = local.sizes().vec();
-    shape[0] = total_rows;
-    at::Tensor out = at::empty(shape, local.options());
-    MPI_CHECK(MPI_Allgatherv(local.data_ptr(), counts[rank_], MPI_BYTE, out.data_ptr(), counts.data(),
-                             displs.data(), MPI_BYTE, comm_));
-    stats_.all_gather_calls++;
-    stats_.all_gather_bytes += local.nbytes();
+    NEG_CHECK(input.size(0) == total, "reduce_scatter: the tensor has ", input.size(0), " rows, the ranks ", total,
+              " on rank ", rank_);
+    std::vector<int64_t> shape = input.sizes().vec();
+    shape[0] = rank_rows[rank_];
+    at::Tensor out = at::empty(shape, input.options());
+    const bool even = std::all_of(counts.begin(), counts.end(), [&](int c) { return c == counts[0]; });
+    if (even) {
+      MPI_CHECK(MPI_Reduce_scatter_block(input.data_ptr(), out.data_ptr(), counts[0], type, MPI_SUM, comm_));
+    } else {
+      MPI_CHECK(MPI_Reduce_scatter(input.data_ptr(), out.data_ptr(), counts.data(), type, MPI_SUM, comm_));
+    }
+    stats_.reduce_scatter_calls++;
+    stats_.reduce_scatter_bytes += input.nbytes();
     return out;
   }
 
@@ -156,6 +178,27 @@ class MpiCommunicator : public Communicator {
   }
 
  private:
+  /// MPI_Allgatherv of contiguous `local` given every rank's row count.
+  at::Tensor gather_rows(const at::Tensor& local, const std::vector<int64_t>& rows) {
+    std::vector<int> counts(world_), displs(world_);
+    int64_t total_rows = 0, offset_bytes = 0;
+    const int64_t row_bytes = row_elements(local) * local.element_size();
+    for (int r = 0; r < world_; ++r) {
+      counts[r] = checked_count(rows[r] * row_bytes, "all_gather", rank_);
+      displs[r] = checked_count(offset_bytes, "all_gather", rank_);
+      offset_bytes += rows[r] * row_bytes;
+      total_rows += rows[r];
+    }
+    std::vector<int64_t> shape = local.sizes().vec();
+    shape[0] = total_rows;
+    at::Tensor out = at::empty(shape, local.options());
+    MPI_CHECK(MPI_Allgatherv(local.data_ptr(), counts[rank_], MPI_BYTE, out.data_ptr(), counts.data(),
+                             displs.data(), MPI_BYTE, comm_));
+    stats_.all_gather_calls++;
+    stats_.all_gather_bytes += local.nbytes();
+    return out;
+  }
+
   /// Every rank's {rows, elements per row, ndim, dtype}; throws on every rank if they disagree.
   std::vector<int64_t> exchange_headers(const at::Tensor& local) {
     const int64_t rows = local.size(0);

@@ -4,6 +4,9 @@
 // MPI call is checked (MPI_CHECK names the call and the rank).
 //   all_gather: unequal row counts via MPI_Allgatherv (rows, dtype and trailing size are checked
 //               to agree across ranks first; a mismatch throws on every rank alike).
+//   all_gather_rows: the same with row counts from the caller (the batch plan): one MPI_Allgatherv.
+//   reduce_scatter: MPI_Reduce_scatter_block when every rank gets as many rows, else
+//               MPI_Reduce_scatter; sum, on the reduction dtypes of all_reduce.
 //   all_reduce: sum/max/min in place for float, double, int64, int32 (int8/uint8).
 //   all_reduce_async: MPI_Iallreduce on a second duplicate communicator (so async reductions
 //               started from backward hooks never interleave with the blocking collectives in a

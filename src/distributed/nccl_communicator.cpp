@@ -9,6 +9,7 @@
 #include <nccl.h>
 
 #include <algorithm>
+#include <numeric>
 #include <iostream>
 #include <optional>
 
@@ -113,24 +114,55 @@ class NcclCommunicator : public Communicator {
               rank_);
     c10::cuda::CUDAGuard guard(device_);
     const at::Tensor local = tensor.to(device_).contiguous();
-    const std::vector<int64_t> rows = exchange_rows(local);
-    const int64_t max_rows = *std::max_element(rows.begin(), rows.end());
-    std::vector<int64_t> shape = local.sizes().vec();
+    return to_caller(gather_padded(local, exchange_rows(local)), tensor, "all_gather");
+  }
+
+  at::Tensor all_gather_rows(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    NEG_CHECK(tensor.defined() && tensor.dim() >= 1,
+              "all_gather_rows needs a tensor with at least one dimension on rank ", rank_);
+    check_rank_rows(*this, rank_rows, tensor.size(0), "all_gather_rows");
+    c10::cuda::CUDAGuard guard(device_);
+    return to_caller(gather_padded(tensor.to(device_).contiguous(), rank_rows), tensor, "all_gather_rows");
+  }
+
+  /// Unequal row counts: rank r's block is padded to the largest rank's rows, so one
+  /// ncclReduceScatter hands every rank a [max rows, ...] piece, trimmed to its own rows.
+  at::Tensor reduce_scatter(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    NEG_CHECK(tensor.defined() && tensor.dim() >= 1,
+              "reduce_scatter needs a tensor with at least one dimension on rank ", rank_);
+    check_rank_rows(*this, rank_rows, -1, "reduce_scatter");
+    c10::cuda::CUDAGuard guard(device_);
+    const ncclDataType_t type = nccl_reduce_datatype(tensor.scalar_type(), rank_);
+    const at::Tensor input = tensor.to(device_).contiguous();
+    const int64_t total = std::accumulate(rank_rows.begin(), rank_rows.end(), int64_t{0});
+    NEG_CHECK(input.size(0) == total, "reduce_scatter: the tensor has ", input.size(0), " rows, the ranks ", total,
+              " on rank ", rank_);
+    const int64_t max_rows = *std::max_element(rank_rows.begin(), rank_rows.end());
+    std::vector<int64_t> shape = input.sizes().vec();
     shape[0] = max_rows;
-    at::Tensor padded = at::zeros(shape, local.options());
-    padded.narrow(0, 0, local.size(0)).copy_(local);
-    shape.insert(shape.begin(), world_);
-    at::Tensor stacked = at::empty(shape, local.options());
+    std::vector<int64_t> stacked_shape = shape;
+    stacked_shape.insert(stacked_shape.begin(), world_);
+    at::Tensor stacked;
+    if (max_rows * world_ == total) {
+      stacked = input.view(stacked_shape);  // every rank has max_rows: no padding
+    } else {
+      stacked = at::zeros(stacked_shape, input.options());
+      int64_t offset = 0;
+      for (int r = 0; r < world_; ++r) {
+        stacked[r].narrow(0, 0, rank_rows[r]).copy_(input.narrow(0, offset, rank_rows[r]));
+        offset += rank_rows[r];
+      }
+    }
+    at::Tensor piece = at::empty(shape, input.options());
     {
       OnCommStream on(*this);
-      check(ncclAllGather(padded.data_ptr(), stacked.data_ptr(), padded.nbytes(), ncclUint8, comm_, on.stream()),
-            "ncclAllGather");
+      check(ncclReduceScatter(stacked.data_ptr(), piece.data_ptr(), max_rows * row_elements(input), type, ncclSum,
+                              comm_, on.stream()),
+            "ncclReduceScatter");
     }
-    std::vector<at::Tensor> pieces;
-    for (int r = 0; r < world_; ++r) pieces.push_back(stacked[r].narrow(0, 0, rows[r]));
-    stats_.all_gather_calls++;
-    stats_.all_gather_bytes += padded.nbytes();
-    return to_caller(at::cat(pieces, 0), tensor);
+    stats_.reduce_scatter_calls++;
+    stats_.reduce_scatter_bytes += input.nbytes();
+    return to_caller(piece.narrow(0, 0, rank_rows[rank_]), tensor, "reduce_scatter");
   }
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
@@ -234,11 +266,36 @@ class NcclCommunicator : public Communicator {
     return tensor.to(device_).contiguous();
   }
 
-  at::Tensor to_caller(const at::Tensor& result, const at::Tensor& original) {
+  at::Tensor to_caller(const at::Tensor& result, const at::Tensor& original, const char* collective) {
     if (original.device() == device_) return result;
     at::Tensor back = result.to(original.device());  // synchronises the stream for a CPU caller
-    check_async("all_gather");
+    check_async(collective);
     return back;
+  }
+
+  /// Every rank's `local` (on our device, contiguous; rows[r] rows from rank r) in rank order: each
+  /// padded to the largest row count, one ncclAllGather, then each rank's padding trimmed away.
+  at::Tensor gather_padded(const at::Tensor& local, const std::vector<int64_t>& rows) {
+    const int64_t max_rows = *std::max_element(rows.begin(), rows.end());
+    std::vector<int64_t> shape = local.sizes().vec();
+    shape[0] = max_rows;
+    at::Tensor padded = local;
+    if (local.size(0) != max_rows) {
+      padded = at::zeros(shape, local.options());
+      padded.narrow(0, 0, local.size(0)).copy_(local);
+    }
+    shape.insert(shape.begin(), world_);
+    at::Tensor stacked = at::empty(shape, local.options());
+    {
+      OnCommStream on(*this);
+      check(ncclAllGather(padded.data_ptr(), stacked.data_ptr(), padded.nbytes(), ncclUint8, comm_, on.stream()),
+            "ncclAllGather");
+    }
+    std::vector<at::Tensor> pieces;
+    for (int r = 0; r < world_; ++r) pieces.push_back(stacked[r].narrow(0, 0, rows[r]));
+    stats_.all_gather_calls++;
+    stats_.all_gather_bytes += padded.nbytes();
+    return at::cat(pieces, 0);
   }
 
   /// Every rank's row count; also checks that trailing size and dtype agree (throws on every rank).

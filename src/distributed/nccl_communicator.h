@@ -9,7 +9,9 @@
 //               current stream wait for the all-reduce's event (gradient buckets launched from
 //               backward hooks overlap with the rest of the backward this way).
 //   all_gather: unequal row counts by padding every rank's rows to the maximum, one ncclAllGather,
-//               then trimming each rank's padding away.
+//               then trimming each rank's padding away (after one small ncclAllGather of the
+//               row counts; all_gather_rows takes them from the caller and skips it).
+//   reduce_scatter: every rank's block padded to the largest, one ncclReduceScatter, trimmed.
 //   CPU tensors passed in are staged to the device; results come back on the caller's device.
 //   Errors: ncclGetErrorString (+ ncclGetLastError), the communicator is aborted (ncclCommAbort),
 //   then negatron::Error names the call and the rank.

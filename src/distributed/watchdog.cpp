@@ -108,6 +108,12 @@ class WatchedCommunicator : public Communicator {
   at::Tensor all_gather(const at::Tensor& tensor) override {
     return watched("all_gather", [&] { return inner_->all_gather(tensor); });
   }
+  at::Tensor all_gather_rows(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    return watched("all_gather_rows", [&] { return inner_->all_gather_rows(tensor, rank_rows); });
+  }
+  at::Tensor reduce_scatter(const at::Tensor& tensor, const std::vector<int64_t>& rank_rows) override {
+    return watched("reduce_scatter", [&] { return inner_->reduce_scatter(tensor, rank_rows); });
+  }
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
     watched("all_reduce", [&] { inner_->all_reduce(tensor, op); return 0; });
   }

@@ -56,7 +56,7 @@ at::Tensor AdaptiveLayerLoss::compute(const EmbeddingBatch&) {
   NEG_FAIL(spec_.name, " works at model level only (it needs every layer's hidden states); call forward()");
 }
 
-at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   std::vector<model::SentenceEncoderOutput> outputs;
   EmbeddingBatch final_layer;
@@ -65,6 +65,7 @@ at::Tensor AdaptiveLayerLoss::forward(model::SentenceEncoder& model, const Model
     final_layer.columns.push_back(outputs.back().sentence_embedding);
   }
   final_layer.labels = batch.labels;
+  final_layer.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, final_layer);
   at::Tensor loss = inner_->compute(final_layer) * options_.last_layer_weight;
 

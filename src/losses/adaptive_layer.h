@@ -59,7 +59,7 @@ class AdaptiveLayerLoss : public Loss {
   const LossSpec& spec() const override { return spec_; }
   /// Model level only: fails with an explanation.
   at::Tensor compute(const EmbeddingBatch& batch) override;
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
 
  private:

@@ -19,7 +19,7 @@ at::Tensor batch_all_triplet_loss(const std::vector<at::Tensor>& columns, const 
   at::Tensor losses = distances.unsqueeze(2) - distances.unsqueeze(1) + options.margin;  // [a, p, n]
   losses = triplet_mask(labels).to(at::kFloat) * losses;
   losses = losses.masked_fill(losses < 0, 0);
-  const double active = static_cast<double>((losses > 1e-16).sum().item<int64_t>());
+  const at::Tensor active = (losses > 1e-16).sum().to(losses.scalar_type());  // stays on the device
   return losses.sum() / (active + 1e-16);
 }
 

@@ -33,7 +33,7 @@ at::Tensor anchor_positive_mask(const at::Tensor& labels) {
 at::Tensor anchor_negative_mask(const at::Tensor& labels) { return labels.unsqueeze(0) != labels.unsqueeze(1); }
 
 LossSpec batch_triplet_spec(const std::string& name) {
-  return {name, 1, 1, LabelKind::kInt, "single sentences | class label (int)"};
+  return {name, 1, 1, LabelKind::kInt64, "single sentences | class label (int)"};
 }
 
 }  // namespace negatron::losses

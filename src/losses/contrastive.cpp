@@ -33,7 +33,7 @@ at::Tensor contrastive_loss(const std::vector<at::Tensor>& columns, const at::Te
   return options.size_average ? losses.mean() : losses.sum();
 }
 
-NEGATRON_REGISTER_PURE_LOSS({"ContrastiveLoss", 2, 2, LabelKind::kFloat,
+NEGATRON_REGISTER_PURE_LOSS({"ContrastiveLoss", 2, 2, LabelKind::kFloat32,
                              "(anchor, other) pairs | 1 if positive, 0 if negative"},
                             contrastive_loss);
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/check.h"
+#include "common/host_read.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
@@ -45,8 +46,8 @@ namespace {
 // 1 where the two rows' non-padding tokens are equal.
 at::Tensor identical_rows(const model::TokenBatch& a, const model::TokenBatch& b) {
   const int64_t rows = a.input_ids.size(0);
-  at::Tensor ids_a = a.input_ids.cpu(), ids_b = b.input_ids.cpu();
-  at::Tensor mask_a = a.attention_mask.cpu().ne(0), mask_b = b.attention_mask.cpu().ne(0);
+  at::Tensor ids_a = read_to_host(a.input_ids), ids_b = read_to_host(b.input_ids);
+  at::Tensor mask_a = read_to_host(a.attention_mask).ne(0), mask_b = read_to_host(b.attention_mask).ne(0);
   at::Tensor labels = at::zeros({rows}, at::kFloat);
   for (int64_t i = 0; i < rows; ++i) {
     labels[i] = at::equal(ids_a[i].masked_select(mask_a[i]), ids_b[i].masked_select(mask_b[i])) ? 1.0 : 0.0;
@@ -92,7 +93,7 @@ class ContrastiveTensionLoss : public ContrastiveTensionBase {
     return contrastive_tension_loss(batch.columns[0], batch.columns[1], batch.labels);
   }
 
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override {
     validate(batch);
     const at::Tensor labels =
         batch.labels.defined() ? batch.labels : identical_rows(batch.columns[0], batch.columns[1]);
@@ -119,7 +120,7 @@ class ContrastiveTensionLossInBatchNegatives : public ContrastiveTensionBase {
                                              logit_scale_.to(batch.columns[0].dtype()), similarity_);
   }
 
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override {
     validate(batch);
     const at::Tensor a = embed_model1(model, batch.columns[0]);
     const at::Tensor b = embed(model, batch.columns[0]);

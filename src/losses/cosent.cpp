@@ -11,7 +11,7 @@ class CoSENTLoss : public Loss {
   /// `tuples`: AnglELoss's (anchor, positive, negatives...) form with optional labels.
   CoSENTLoss(std::string name, double scale, SimilarityFn similarity, bool tuples, LossContext context)
       : scale_(scale), similarity_(similarity), tuples_(tuples), context_(std::move(context)) {
-    spec_ = {std::move(name), 2, tuples ? -1 : 2, LabelKind::kFloat,
+    spec_ = {std::move(name), 2, tuples ? -1 : 2, LabelKind::kFloat32,
              tuples ? "(sentence_A, sentence_B) pairs | float similarity score; or (anchor, positive, negative_1, "
                       "...) | none"
                     : "(sentence_A, sentence_B) pairs | float similarity score"};
@@ -43,9 +43,9 @@ class CoSENTLoss : public Loss {
     return cosent_from_scores(scores * scale_, labels);
   }
 
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override {
     if (!tuples_ || batch.columns.size() <= 2 || batch.labels.defined()) return Loss::forward(model, batch);
-    ModelBatch labelled = batch;
+    model::Batch labelled = batch;
     labelled.labels = at::ones({batch.columns[0].input_ids.size(0)}, at::kFloat);
     return Loss::forward(model, labelled);
   }

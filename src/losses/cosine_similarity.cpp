@@ -46,7 +46,7 @@ at::Tensor cosine_similarity_loss(const std::vector<at::Tensor>& columns, const 
   return regression_loss(options.loss_fct, output, labels.to(at::kFloat).view(-1).to(output.scalar_type()));
 }
 
-NEGATRON_REGISTER_PURE_LOSS({"CosineSimilarityLoss", 2, 2, LabelKind::kFloat,
+NEGATRON_REGISTER_PURE_LOSS({"CosineSimilarityLoss", 2, 2, LabelKind::kFloat32,
                              "(sentence_A, sentence_B) pairs | float similarity score"},
                             cosine_similarity_loss);
 

@@ -99,7 +99,7 @@ class DenoisingAutoEncoderLoss : public Loss {
              "embedding of the damaged text (train it with `negatron train`, or `negatron loss --model`)");
   }
 
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override {
     validate(batch);
     const model::TokenBatch& source = batch.columns[0];
     const model::TokenBatch& target = batch.columns[1];

@@ -43,6 +43,6 @@ at::Tensor distill_kl_div_loss(const std::vector<at::Tensor>& columns, const at:
   return kl * (student_temperature * student_temperature);
 }
 
-NEGATRON_REGISTER_PURE_LOSS({"DistillKLDivLoss", 3, -1, LabelKind::kFloatVector, kInputs}, distill_kl_div_loss);
+NEGATRON_REGISTER_PURE_LOSS({"DistillKLDivLoss", 3, -1, LabelKind::kFloat32Vector, kInputs}, distill_kl_div_loss);
 
 }  // namespace negatron::losses

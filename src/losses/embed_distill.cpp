@@ -23,7 +23,7 @@ class EmbedDistillLoss : public Loss {
   EmbedDistillLoss(std::string name, std::string metric, std::optional<int64_t> projection_dim,
                    const std::shared_ptr<model::SentenceEncoder>& model)
       : metric_(std::move(metric)), projection_dim_(projection_dim) {
-    spec_ = {std::move(name), 1, -1, LabelKind::kFloatVector, "sentences (1+ columns) | teacher embedding [B, k]"};
+    spec_ = {std::move(name), 1, -1, LabelKind::kFloat32Vector, "sentences (1+ columns) | teacher embedding [B, k]"};
     if (projection_dim_ && model) {
       make_projection(model->embedding_dimension(), at::kFloat);
       projection_->to(model->parameters().front().device());

@@ -1,54 +1,54 @@
 #include "losses/gist_embed.h"
 
-#include <limits>
+#include <algorithm>
 
 #include "common/check.h"
-#include "distributed/gather.h"
-#include "losses/registry.h"
+#include "losses/in_batch_gather.h"
+#include "losses/gradcache.h"
 #include "losses/similarity.h"
 
 namespace negatron::losses {
-namespace {
-
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-}  // namespace
-
 void GistEmbedOptions::validate() const {
-  NEG_CHECK(temperature > 0, "GISTEmbedLoss: temperature must be > 0, got ", temperature);
+  NEG_CHECK(temperature > 0, "temperature must be > 0, got ", temperature);
   NEG_CHECK(margin_strategy == "absolute" || margin_strategy == "relative",
-            "GISTEmbedLoss: margin_strategy must be 'absolute' or 'relative', got '", margin_strategy, "'");
+            "margin_strategy must be 'absolute' or 'relative', got '", margin_strategy, "'");
+  tiling.validate();
 }
 
 at::Tensor gist_embed_loss(const GistInputs& in, const GistEmbedOptions& options) {
   const int64_t batch = in.anchors.size(0);
-  const at::Tensor own = at::arange(in.offset, in.offset + batch, in.anchors.options().dtype(at::kLong));
-  const at::Tensor guided_ap = cos_sim(in.anchor_guide, in.positive_guide);  // [B, N]
-  const at::Tensor threshold = guided_ap.gather(1, own.unsqueeze(1));        // [B, 1]
+  // Guide scores decide which candidates are dropped; they are compared in float64 (with
+  // kGuideTieTolerance) so that every tiling drops the same ones.
+  auto guide = [](const at::Tensor& g) { return normalize_rows(g.detach().to(at::kDouble)); };
+  const at::Tensor anchor_guide = guide(in.anchor_guide), positive_guide = guide(in.positive_guide);
+  const at::Tensor own_positive_guide = positive_guide.narrow(0, in.offset, batch);
+  const at::Tensor threshold = (anchor_guide * own_positive_guide).sum(1);  // guided anchor-positive score
   const at::Tensor limit = options.margin_strategy == "absolute" ? threshold - options.margin
                                                                   : threshold - threshold.abs() * options.margin;
-  auto suppress = [&](const at::Tensor& scores, const at::Tensor& guided) {
-    return scores.masked_fill(guided > limit, -kInf);
-  };
 
-  const at::Tensor own_positive =
-      at::zeros(guided_ap.sizes(), own.options().dtype(at::kBool)).scatter_(1, own.unsqueeze(1), true);
-  std::vector<at::Tensor> scores;
-  scores.push_back(cos_sim(in.anchors, in.positives).masked_fill((guided_ap > limit) & own_positive.logical_not(),
-                                                                 -kInf));
-  if (options.contrast_anchors) {
-    scores.push_back(suppress(cos_sim(in.anchors, in.all_anchors), cos_sim(in.anchor_guide, in.all_anchor_guide)));
-  }
+  const at::Tensor &anchors = in.anchors, &positives = in.positives;
+  std::vector<CandidateBlock> blocks;
+  auto add = [&](const at::Tensor& rows, const at::Tensor& columns, const at::Tensor& guide_rows,
+                 const at::Tensor& guide_columns) {
+    CandidateBlock block;
+    block.rows = rows;
+    block.columns = columns;
+    block.scale = 1.0 / options.temperature;
+    block.own_offset = in.offset;
+    block.guide.rows = guide_rows;
+    block.guide.columns = guide_columns;
+    block.guide.limit = limit;
+    blocks.push_back(std::move(block));
+  };
+  add(anchors, positives, anchor_guide, positive_guide);
+  blocks.back().guide.spare_own = true;  // the target
+  if (options.contrast_anchors) add(anchors, in.all_anchors, anchor_guide, guide(in.all_anchor_guide));
   if (options.contrast_positives) {
-    const at::Tensor local_positives = in.positives.narrow(0, in.offset, batch);
-    const at::Tensor local_guide = in.positive_guide.narrow(0, in.offset, batch);
-    scores.push_back(suppress(cos_sim(local_positives, in.positives), cos_sim(local_guide, in.positive_guide)));
+    add(positives.narrow(0, in.offset, batch), positives, own_positive_guide, positive_guide);
   }
-  if (in.negatives.defined()) {
-    scores.push_back(suppress(cos_sim(in.anchors, in.negatives), cos_sim(in.anchor_guide, in.negative_guide)));
-  }
-  const at::Tensor logits = at::cat(scores, 1) / options.temperature;
-  return (at::logsumexp(logits, {1}) - logits.gather(1, own.unsqueeze(1)).squeeze(1)).mean();
+  if (in.negatives.defined()) add(anchors, in.negatives, anchor_guide, guide(in.negative_guide));
+  const SimilarityKernel cosine = similarity_kernel_by_name("cos_sim", "GISTEmbedLoss");
+  return in_batch_cross_entropy(blocks, cosine, options.tiling).sum() / static_cast<double>(std::max<int64_t>(batch, 1));
 }
 
 GistEmbedLoss::GistEmbedLoss(GistEmbedOptions options, LossContext context,
@@ -68,7 +68,7 @@ GistEmbedLoss::GistEmbedLoss(GistEmbedOptions options, LossContext context,
   }
 }
 
-void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch,
+void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch,
                                     EmbeddingBatch& embeddings) {
   NEG_CHECK(guide_ != nullptr, "GISTEmbedLoss needs a guide model: set the parameter 'guide' to a model directory");
   at::NoGradGuard no_grad;
@@ -84,9 +84,7 @@ void GistEmbedLoss::add_side_inputs(model::SentenceEncoder& model, const ModelBa
       NEG_CHECK(c < batch.texts.size() && batch.texts[c].size() == static_cast<size_t>(tokens.input_ids.size(0)),
                 "GISTEmbedLoss: the guide model has another tokenizer (or a shorter max_seq_length), so it needs "
                 "the batch's texts, which column ", c, " lacks");
-      tokens = guide_->tokenize(batch.texts[c]);
-      auto to_device = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
-      tokens = {to_device(tokens.input_ids), to_device(tokens.attention_mask), to_device(tokens.token_type_ids)};
+      tokens = guide_->tokenize(batch.texts[c]).to(device);
     }
     embeddings.guide.push_back(guide_->forward(tokens).sentence_embedding);
   }
@@ -96,59 +94,45 @@ at::Tensor GistEmbedLoss::compute(const EmbeddingBatch& batch) {
   validate(batch);
   NEG_CHECK(batch.guide.size() == batch.columns.size(), "GISTEmbedLoss needs guide embeddings for each of the ",
             batch.columns.size(), " columns, got ", batch.guide.size());
+  // Everything scored against travels in one gather: positives, anchors (if contrasted), negatives,
+  // each with its guide embeddings. Unlike sentence-transformers (local anchor-anchor block),
+  // anchors are contrasted with every rank's anchors, so W ranks compute exactly the loss of one
+  // process on the global batch.
+  const bool has_negative = batch.columns.size() == 3;
+  std::vector<at::Tensor> locals = {batch.columns[1], batch.guide[1].detach()};
+  if (options_.contrast_anchors) locals.insert(locals.end(), {batch.columns[0], batch.guide[0].detach()});
+  if (has_negative) locals.insert(locals.end(), {batch.columns[2], batch.guide[2].detach()});
+  const distributed::GatheredColumns g = gather_candidates(context_, locals, batch.rank_rows);
   GistInputs in;
   in.anchors = batch.columns[0];
   in.anchor_guide = batch.guide[0].detach();
-  in.all_anchors = in.anchors;
-  in.all_anchor_guide = in.anchor_guide;
-  const bool has_negative = batch.columns.size() == 3;
-  if (context_.gather_across_devices) {
-    distributed::Communicator& comm = *context_.comm;
-    distributed::Gathered positives = distributed::all_gather_with_grad(comm, batch.columns[1]);
-    in.positives = positives.global;
-    in.offset = positives.offset;
-    in.positive_guide = distributed::all_gather_no_grad(comm, batch.guide[1]).global;
-    // Unlike sentence-transformers (local anchor-anchor block), anchors are contrasted with every
-    // rank's anchors, so W ranks compute exactly the loss of one process on the global batch.
-    if (options_.contrast_anchors) {
-      in.all_anchors = distributed::all_gather_with_grad(comm, batch.columns[0]).global;
-      in.all_anchor_guide = distributed::all_gather_no_grad(comm, batch.guide[0]).global;
-    }
-    if (has_negative) {
-      in.negatives = distributed::all_gather_with_grad(comm, batch.columns[2]).global;
-      in.negative_guide = distributed::all_gather_no_grad(comm, batch.guide[2]).global;
-    }
-  } else {
-    in.positives = batch.columns[1];
-    in.positive_guide = batch.guide[1].detach();
-    if (has_negative) {
-      in.negatives = batch.columns[2];
-      in.negative_guide = batch.guide[2].detach();
-    }
+  in.offset = g.offset;
+  in.positives = g.global[0];
+  in.positive_guide = g.global[1];
+  size_t next = 2;
+  if (options_.contrast_anchors) {
+    in.all_anchors = g.global[next];
+    in.all_anchor_guide = g.global[next + 1];
+    next += 2;
+  }
+  if (has_negative) {
+    in.negatives = g.global[next];
+    in.negative_guide = g.global[next + 1];
   }
   return gist_embed_loss(in, options_);
 }
 
 namespace {
 
-std::unique_ptr<Loss> make_gist(const LossArgs& args) {
-  ParamReader params("GISTEmbedLoss", args.params);
-  GistEmbedOptions o;
-  const std::string guide_dir = params.get<std::string>("guide", "");
-  o.temperature = params.get<double>("temperature", o.temperature);
-  o.margin_strategy = params.get<std::string>("margin_strategy", o.margin_strategy);
-  o.margin = params.get<double>("margin", o.margin);
-  o.contrast_anchors = params.get<bool>("contrast_anchors", o.contrast_anchors);
-  o.contrast_positives = params.get<bool>("contrast_positives", o.contrast_positives);
-  LossContext context = args.context;
-  context.gather_across_devices = params.get<bool>("gather_across_devices", context.gather_across_devices);
-  params.finish();
+std::unique_ptr<Loss> make_gist(const GistEmbedOptions& options, const LossArgs& args) {
+  const LossContext context = with_gather_parameter(args.context, options.gather_across_devices);
   std::shared_ptr<model::SentenceEncoder> guide;
-  if (!guide_dir.empty()) guide = model::SentenceEncoder::load(guide_dir);
-  return std::make_unique<GistEmbedLoss>(o, context, guide);
+  if (!options.guide.empty()) guide = model::SentenceEncoder::load(options.guide);
+  return std::make_unique<GistEmbedLoss>(options, context, guide);
 }
 
 NEGATRON_REGISTER_LOSS("GISTEmbedLoss", make_gist);
+NEGATRON_AT_LOAD(register_cached_loss("CachedGISTEmbedLoss", make_gist));
 
 }  // namespace
 }  // namespace negatron::losses

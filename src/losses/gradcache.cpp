@@ -12,39 +12,28 @@ namespace negatron::losses {
 
 void GradCacheOptions::validate() const {
   NEG_CHECK(mini_batch_size > 0, "mini_batch_size must be > 0, got ", mini_batch_size);
-  NEG_CHECK(mini_batch_num_tokens >= 0, "mini_batch_num_tokens must be a positive integer or null, got ",
-            mini_batch_num_tokens);
+  NEG_CHECK(!mini_batch_num_tokens || *mini_batch_num_tokens > 0,
+            "mini_batch_num_tokens must be a positive integer or null, got ", *mini_batch_num_tokens);
 }
 
 std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBatch& batch,
                                                            const GradCacheOptions& options) {
   const int64_t rows = batch.input_ids.size(0);
   std::vector<std::pair<int64_t, int64_t>> ranges;
-  if (options.mini_batch_num_tokens <= 0) {
+  if (!options.mini_batch_num_tokens) {
     for (int64_t b = 0; b < rows; b += options.mini_batch_size)
       ranges.emplace_back(b, std::min(b + options.mini_batch_size, rows));
     return ranges;
   }
-  const at::Tensor lengths = batch.attention_mask.sum(1).to(at::kCPU, at::kLong).contiguous();
-  const int64_t* len = lengths.data_ptr<int64_t>();
+  const model::TokenLayout layout = model::layout_of(batch);  // host-known row lengths
+  const std::vector<int64_t>& len = layout.lengths;
   for (int64_t b = 0; b < rows;) {
     int64_t e = b, tokens = 0;
-    while (e < rows && (e == b || tokens + len[e] <= options.mini_batch_num_tokens)) tokens += len[e++];
+    while (e < rows && (e == b || tokens + len[e] <= *options.mini_batch_num_tokens)) tokens += len[e++];
     ranges.emplace_back(b, e);
     b = e;
   }
   return ranges;
-}
-
-model::TokenBatch slice_rows(const model::TokenBatch& batch, int64_t begin, int64_t end) {
-  const at::Tensor mask = batch.attention_mask.narrow(0, begin, end - begin);
-  const at::Tensor active = mask.ne(0).any(0).nonzero();
-  int64_t width = mask.size(1);
-  if (active.numel() > 0) width = active.max().item<int64_t>() + 1;
-  auto cut = [&](const at::Tensor& t) {
-    return t.defined() ? t.narrow(0, begin, end - begin).narrow(1, 0, width) : t;
-  };
-  return {cut(batch.input_ids), cut(batch.attention_mask), cut(batch.token_type_ids)};
 }
 
 RngState capture_rng(const at::Device& device) {
@@ -85,7 +74,7 @@ GradCacheLoss::GradCacheLoss(std::unique_ptr<Loss> inner, GradCacheOptions optio
 }
 
 std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::SentenceEncoder& model,
-                                                                  const ModelBatch& batch,
+                                                                  const model::Batch& batch,
                                                                   std::vector<std::vector<RngState>>* states,
                                                                   at::Tensor* last_with_graph) {
   std::vector<std::vector<at::Tensor>> reps(batch.columns.size());
@@ -99,28 +88,29 @@ std::vector<std::vector<at::Tensor>> GradCacheLoss::embed_no_grad(model::Sentenc
       if (states) (*states)[c].push_back(capture_rng(column.input_ids.device()));
       if (last_with_graph && c + 1 == batch.columns.size() && i + 1 == ranges.size()) {
         at::AutoGradMode with_grad(true);
-        *last_with_graph = embed(model, slice_rows(column, begin, end));
+        *last_with_graph = embed(model, model::slice_rows(column, begin, end));
         reps[c].push_back(last_with_graph->detach());
       } else {
-        reps[c].push_back(embed(model, slice_rows(column, begin, end)));
+        reps[c].push_back(embed(model, model::slice_rows(column, begin, end)));
       }
     }
   }
   return reps;
 }
 
-at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const ModelBatch& batch) {
+at::Tensor GradCacheLoss::forward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   std::vector<std::vector<at::Tensor>> reps = embed_no_grad(model, batch, nullptr, nullptr);
   at::NoGradGuard no_grad;
   EmbeddingBatch embeddings;
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0));
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, embeddings);
   return inner_->compute(embeddings);
 }
 
-at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale) {
+at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const model::Batch& batch) {
   validate(batch);
   // (1) Embed without grad, one RNG snapshot per mini-batch. The very last mini-batch keeps its
   // graph instead, so step (3) needs no second forward for it.
@@ -134,9 +124,10 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   for (auto& column : reps) embeddings.columns.push_back(at::cat(column, 0).detach().requires_grad_(true));
   reps.clear();
   embeddings.labels = batch.labels;
+  embeddings.rank_rows = batch.rank_rows;
   inner_->add_side_inputs(model, batch, embeddings);
   at::Tensor loss = inner_->compute(embeddings);
-  (loss * scale).backward();
+  loss.backward();
   std::vector<at::Tensor> cache;
   for (size_t c = 0; c < embeddings.columns.size(); ++c) {
     at::Tensor grad = embeddings.columns[c].grad();
@@ -170,7 +161,7 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   for (size_t k = 0; k < replays.size(); ++k) {
     const MiniBatch& m = replays[k];
     restore_rng(states[m.column][m.index]);
-    at::Tensor rep = embed(model, slice_rows(batch.columns[m.column], m.begin, m.end));
+    at::Tensor rep = embed(model, model::slice_rows(batch.columns[m.column], m.begin, m.end));
     if (!rep.requires_grad()) continue;
     if (k + 1 == replays.size()) notify_final_backward();
     rep.backward(cache[m.column].narrow(0, m.begin, m.end - m.begin).to(rep.scalar_type()));
@@ -179,34 +170,4 @@ at::Tensor GradCacheLoss::forward_backward(model::SentenceEncoder& model, const 
   return loss.detach();
 }
 
-namespace {
-
-// Cached form of a registered loss: the plain loss built from the remaining parameters.
-LossFactory cached(const std::string& name, const std::string& plain) {
-  return [name, plain](const LossArgs& args) -> std::unique_ptr<Loss> {
-    ParamReader params(name, args.params);
-    GradCacheOptions options;
-    options.mini_batch_size = params.get<int64_t>("mini_batch_size", options.mini_batch_size);
-    const nlohmann::json tokens = params.get_json("mini_batch_num_tokens", nullptr);
-    NEG_CHECK(tokens.is_null() || tokens.is_number_integer(), name,
-              ": parameter 'mini_batch_num_tokens' must be null or an integer, got ", tokens.dump());
-    NEG_CHECK(tokens.is_null() || tokens.get<int64_t>() > 0, name,
-              ": mini_batch_num_tokens must be a positive integer or null, got ", tokens.dump());
-    options.mini_batch_num_tokens = tokens.is_null() ? 0 : tokens.get<int64_t>();
-    params.get<bool>("show_progress_bar", false);  // accepted for ST compatibility, ignored
-    LossArgs inner_args = args;
-    inner_args.params = args.params.is_null() ? nlohmann::json::object() : args.params;
-    for (const char* key : {"mini_batch_size", "mini_batch_num_tokens", "show_progress_bar"})
-      inner_args.params.erase(key);
-    return std::make_unique<GradCacheLoss>(make_loss(plain, inner_args), options, name);
-  };
-}
-
-NEGATRON_REGISTER_LOSS("CachedMultipleNegativesRankingLoss",
-                       cached("CachedMultipleNegativesRankingLoss", "MultipleNegativesRankingLoss"));
-NEGATRON_REGISTER_LOSS("CachedMultipleNegativesSymmetricRankingLoss",
-                       cached("CachedMultipleNegativesSymmetricRankingLoss", "MultipleNegativesSymmetricRankingLoss"));
-NEGATRON_REGISTER_LOSS("CachedGISTEmbedLoss", cached("CachedGISTEmbedLoss", "GISTEmbedLoss"));
-
-}  // namespace
 }  // namespace negatron::losses

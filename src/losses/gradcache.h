@@ -12,9 +12,9 @@
 // loss runs).
 // Loss and gradients equal the wrapped loss's (same dropout masks per mini-batch). Parameter
 // gradients accumulate over mini-batches; the caller all-reduces them afterwards, once.
-// Registered: CachedMultipleNegativesRankingLoss, CachedMultipleNegativesSymmetricRankingLoss,
-// CachedGISTEmbedLoss = GradCache around the plain loss of the same parameters, plus
-// mini_batch_size (32), mini_batch_num_tokens (null), show_progress_bar (ignored).
+// Registered (register_cached_loss, next to each plain loss): CachedMultipleNegativesRankingLoss,
+// CachedMultipleNegativesSymmetricRankingLoss, CachedGISTEmbedLoss = GradCache around the plain loss
+// of the same parameters, plus GradCacheOptions' (mini_batch_size, mini_batch_num_tokens, ...).
 // Distributed: the wrapped loss gathers in step (2); its gather backward hands each rank the
 // gradient of its own rows, so step (3) is local.
 // Reference: sentence_transformers/base/losses/gradcache.py (ST 6.0.1), which keeps one
@@ -25,22 +25,27 @@
 #include <vector>
 
 #include "losses/loss.h"
+#include "losses/registry.h"
 
 namespace negatron::losses {
 
 struct GradCacheOptions {
-  /// Rows per mini-batch (> 0).
   int64_t mini_batch_size = 32;
-  /// If > 0, mini-batches are cut by token count instead (each holds at least one row).
-  int64_t mini_batch_num_tokens = 0;
+  std::optional<int64_t> mini_batch_num_tokens;
+  bool show_progress_bar = false;
+  template <class V>
+  void visit(V& v) {
+    v("mini_batch_size", mini_batch_size, "rows per mini-batch (> 0)");
+    v("mini_batch_num_tokens", mini_batch_num_tokens,
+      "cut mini-batches by token count instead, each holding at least one row (null: by rows)");
+    v("show_progress_bar", show_progress_bar, "accepted for sentence-transformers compatibility; ignored");
+  }
   void validate() const;
 };
 
 /// Row ranges [begin, end) of the mini-batches of one column.
 std::vector<std::pair<int64_t, int64_t>> mini_batch_ranges(const model::TokenBatch& batch,
                                                            const GradCacheOptions& options);
-/// Rows [begin, end) of a token batch, without trailing all-padding columns.
-model::TokenBatch slice_rows(const model::TokenBatch& batch, int64_t begin, int64_t end);
 
 /// The default generators' states (CPU, and the device's when it is not the CPU).
 struct RngState {
@@ -59,9 +64,9 @@ class GradCacheLoss : public Loss {
   at::Tensor compute(const EmbeddingBatch& batch) override { return inner_->compute(batch); }
   /// Evaluation: embeds in mini-batches without grad; the result has no graph to the parameters
   /// (train with forward_backward).
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override;
-  at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0) override;
-  void add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch, EmbeddingBatch& embeddings) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
+  at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch) override;
+  void add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch, EmbeddingBatch& embeddings) override {
     inner_->add_side_inputs(model, batch, embeddings);
   }
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
@@ -75,7 +80,7 @@ class GradCacheLoss : public Loss {
  private:
   /// Step (1). `last_with_graph`: if given, the last mini-batch of the last column is embedded with
   /// grad and returned there too (its detached copy is in the result like the others).
-  std::vector<std::vector<at::Tensor>> embed_no_grad(model::SentenceEncoder& model, const ModelBatch& batch,
+  std::vector<std::vector<at::Tensor>> embed_no_grad(model::SentenceEncoder& model, const model::Batch& batch,
                                                      std::vector<std::vector<RngState>>* states,
                                                      at::Tensor* last_with_graph);
 
@@ -83,5 +88,32 @@ class GradCacheLoss : public Loss {
   GradCacheOptions options_;
   LossSpec spec_;
 };
+
+/// The parameters of a cached loss: its plain loss's, then GradCache's.
+template <class Plain>
+struct CachedLossOptions {
+  Plain loss;
+  GradCacheOptions cache;
+  template <class V>
+  void visit(V& v) {
+    loss.visit(v);
+    cache.visit(v);
+  }
+  void validate() {
+    if constexpr (detail::HasValidate<Plain>::value) loss.validate();
+    cache.validate();
+  }
+};
+
+/// Registers `cached_name`: GradCache around the loss `make_plain` builds, with the parameters of both.
+template <class Plain>
+bool register_cached_loss(const std::string& cached_name,
+                          std::unique_ptr<Loss> (*make_plain)(const Plain&, const LossArgs&)) {
+  using Options = CachedLossOptions<Plain>;
+  return register_loss(cached_name, declared_loss<Options>(cached_name, [cached_name, make_plain](
+                                                                             const Options& o, const LossArgs& args) {
+    return std::unique_ptr<Loss>(std::make_unique<GradCacheLoss>(make_plain(o.loss, args), o.cache, cached_name));
+  }));
+}
 
 }  // namespace negatron::losses

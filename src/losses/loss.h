@@ -12,17 +12,12 @@
 #include <vector>
 
 #include "distributed/communicator.h"
+#include "model/batch.h"
 #include "model/sentence_encoder.h"
 
 namespace negatron::losses {
 
-/// What the label column of a batch holds.
-enum class LabelKind {
-  kNone,         // no labels
-  kInt,          // [B] int64 class ids
-  kFloat,        // [B] float scores
-  kFloatVector,  // [B, k] float (teacher embeddings, score lists)
-};
+using model::LabelKind;  // what the label column of a batch holds (model/batch.h)
 
 /// A loss's contract, shown in errors: the sentence-transformers "Inputs" table.
 struct LossSpec {
@@ -39,14 +34,9 @@ struct EmbeddingBatch {
   std::vector<at::Tensor> columns;  // [B, d] each, in column order
   at::Tensor labels;                // see LabelKind; undefined when none
   std::vector<at::Tensor> guide;    // GIST: guide-model embeddings per column (no grad)
-};
-
-/// Model-level input: token batches per column plus labels (and the raw texts, for losses that
-/// re-tokenize for another model, e.g. a GIST guide with a different tokenizer).
-struct ModelBatch {
-  std::vector<model::TokenBatch> columns;
-  std::vector<std::vector<std::string>> texts;  // optional, per column
-  at::Tensor labels;
+  /// Every rank's row count in rank order, from the batch plan (model::Batch::rank_rows); in-batch
+  /// losses gather with it and exchange no sizes. Empty: unknown (the gather exchanges them).
+  std::vector<int64_t> rank_rows;
 };
 
 struct LossContext {
@@ -65,12 +55,12 @@ class Loss {
   virtual at::Tensor compute(const EmbeddingBatch& batch) = 0;
 
   /// Embeds every column with `model` (in train mode as the model is), then compute().
-  virtual at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch);
+  virtual at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch);
 
-  /// forward + backward of loss * scale; returns the detached loss. Cached (GradCache) losses
+  /// forward + backward of the loss; returns the detached loss. Cached (GradCache) losses
   /// override this to embed in mini-batches. Callers all-reduce parameter gradients afterwards.
   /// Every override calls notify_final_backward() right before its last backward.
-  virtual at::Tensor forward_backward(model::SentenceEncoder& model, const ModelBatch& batch, double scale = 1.0);
+  virtual at::Tensor forward_backward(model::SentenceEncoder& model, const model::Batch& batch);
 
   /// Called (if set) right before the backward after which forward_backward changes no parameter
   /// gradient: the trainer arms its overlapped gradient averager with it, so that GradCache's
@@ -79,7 +69,7 @@ class Loss {
 
   /// Inputs the loss derives from the batch itself, without gradient, before compute() (GIST's guide
   /// embeddings). forward() and the wrappers (GradCache, Matryoshka, AdaptiveLayer) call it.
-  virtual void add_side_inputs(model::SentenceEncoder& /*model*/, const ModelBatch& /*batch*/,
+  virtual void add_side_inputs(model::SentenceEncoder& /*model*/, const model::Batch& /*batch*/,
                                EmbeddingBatch& /*embeddings*/) {}
 
   /// Trainable parameters the loss owns (SoftmaxLoss classifier, DAE decoder); saved with the model.
@@ -93,7 +83,7 @@ class Loss {
 
   /// Checks column count and label kind; the error lists the spec's Inputs.
   void validate(const EmbeddingBatch& batch) const;
-  void validate(const ModelBatch& batch) const;
+  void validate(const model::Batch& batch) const;
 
  protected:
   void notify_final_backward() {
@@ -104,9 +94,10 @@ class Loss {
   std::function<void()> final_backward_;
 };
 
-/// Embeds one token batch; the building block of forward().
+/// Embeds one token batch.
 at::Tensor embed(model::SentenceEncoder& model, const model::TokenBatch& batch);
-
-const char* label_kind_name(LabelKind kind);
+/// Embeds every column with ONE encoder forward over all their rows (stacked, padded to the widest)
+/// and splits the result back per column; the building block of forward().
+std::vector<at::Tensor> embed_columns(model::SentenceEncoder& model, const std::vector<model::TokenBatch>& columns);
 
 }  // namespace negatron::losses

@@ -34,6 +34,6 @@ at::Tensor margin_mse_loss(const std::vector<at::Tensor>& columns, const at::Ten
   return at::mse_loss(predicted, labels.to(predicted.scalar_type()));
 }
 
-NEGATRON_REGISTER_PURE_LOSS({"MarginMSELoss", 3, -1, LabelKind::kFloatVector, kInputs}, margin_mse_loss, as_matrix);
+NEGATRON_REGISTER_PURE_LOSS({"MarginMSELoss", 3, -1, LabelKind::kFloat32Vector, kInputs}, margin_mse_loss, as_matrix);
 
 }  // namespace negatron::losses

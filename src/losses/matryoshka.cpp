@@ -78,6 +78,7 @@ at::Tensor MatryoshkaLoss::compute(const EmbeddingBatch& batch) {
     for (const auto& c : batch.columns) shrunk.columns.push_back(matryoshka_shrink(c, dim));
     shrunk.guide = batch.guide;
     shrunk.labels = batch.labels;
+    shrunk.rank_rows = batch.rank_rows;
     if (batch.labels.defined() && batch.labels.dim() == 2 && batch.labels.is_floating_point() &&
         batch.labels.size(-1) == full) {
       shrunk.labels = batch.labels.narrow(-1, 0, dim);

@@ -46,7 +46,7 @@ class MatryoshkaLoss : public Loss {
   MatryoshkaLoss(std::unique_ptr<Loss> inner, MatryoshkaOptions options);
   const LossSpec& spec() const override { return spec_; }
   at::Tensor compute(const EmbeddingBatch& batch) override;
-  void add_side_inputs(model::SentenceEncoder& model, const ModelBatch& batch, EmbeddingBatch& embeddings) override {
+  void add_side_inputs(model::SentenceEncoder& model, const model::Batch& batch, EmbeddingBatch& embeddings) override {
     inner_->add_side_inputs(model, batch, embeddings);
   }
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }

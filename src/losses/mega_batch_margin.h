@@ -35,7 +35,7 @@ struct MegaBatchMarginOptions {
     v("mini_batch_num_tokens", mini_batch_num_tokens, "cut mini-batches by token count instead (null: by rows)");
     v("show_progress_bar", show_progress_bar, "accepted for sentence-transformers configs; ignored");
   }
-  GradCacheOptions grad_cache() const { return {mini_batch_size, mini_batch_num_tokens.value_or(0)}; }
+  GradCacheOptions grad_cache() const { return {mini_batch_size, mini_batch_num_tokens}; }
   void validate() const {
     if (use_mini_batched_version) grad_cache().validate();
   }

@@ -8,37 +8,54 @@
 // Inputs: columns anchor | positive | negative_1 ... negative_n; labels: none.
 // Relations: MultipleNegativesSymmetricRankingLoss = directions {query_to_doc, doc_to_query},
 //   per_direction; Cached* = GradCache around this loss; GISTEmbedLoss adds a guide model.
-// Distributed: anchors are this rank's rows. Candidates are all_gather_with_grad of every doc
-//   column (and of the anchors for query_to_query / doc_to_query). Global column layout of the
-//   query_to_doc scores: [all ranks' positives (N rows) | all ranks' negative_1 (N rows) | ...],
-//   N = global rows; local anchor i has label offset + i, and its own hard negative j sits at
-//   column j * N + offset + i. The loss is the mean over local anchors.
+// Distributed: anchors are this rank's rows. Candidates are every doc column (and the anchors for
+//   query_to_query / doc_to_query), gathered in one all-gather (one reduce-scatter back). Global
+//   column layout of the query_to_doc scores: [all ranks' positives (N rows) | all ranks'
+//   negative_1 (N rows) | ...], N = global rows; local anchor i has label offset + i, and its own
+//   hard negative j sits at column j * N + offset + i. The loss is the mean over local anchors.
+// Memory: the scores are evaluated in tiles (tiled_softmax.h, parameter tile_size), so a step needs
+//   O(tile^2 + rows x dim), not O(local rows x global rows x columns).
 // Reference: van den Oord et al. 2018; Li et al. 2023 (GTE); Lan et al. 2025 (hardness);
 //   sentence_transformers/sentence_transformer/losses/multiple_negatives_ranking.py (ST 6.0.1).
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "losses/in_batch_gather.h"
 #include "losses/loss.h"
 #include "losses/similarity.h"
+#include "losses/tiled_softmax.h"
 
 namespace negatron::losses {
 
 struct MultipleNegativesRankingOptions {
-  /// Multiplies the similarities (1 / temperature). Must be > 0.
   double scale = 20.0;
-  /// "cos_sim" or "dot_score" (any similarity_by_name name).
   std::string similarity_fct = "cos_sim";
-  /// Subset of query_to_doc (required), query_to_query, doc_to_query, doc_to_doc.
+  std::optional<bool> gather_across_devices;  // goes into the LossContext
   std::vector<std::string> directions = {"query_to_doc"};
-  /// "joint": one softmax over all directions; "per_direction": mean of one softmax per direction
-  /// (not with query_to_query / doc_to_doc).
   std::string partition_mode = "joint";
-  /// "" (none), "in_batch_negatives", "hard_negatives" or "all_negatives": adds
-  /// hardness_strength * stop_grad(sim) to those negatives' logits.
-  std::string hardness_mode;
-  /// >= 0; ignored without hardness_mode.
+  std::optional<std::string> hardness_mode;
   double hardness_strength = 0.0;
+  TileOptions tiling;
 
+  template <class V>
+  void visit(V& v) {
+    visit_common(v);
+    v("directions", directions, "query_to_doc (required), query_to_query, doc_to_query, doc_to_doc");
+    v("partition_mode", partition_mode,
+      "joint: one softmax over all directions; per_direction: the mean of one per direction");
+    v("hardness_mode", hardness_mode, "in_batch_negatives | hard_negatives | all_negatives: adds "
+      "hardness_strength x stop_grad(similarity) to those negatives' logits (null: none)");
+    v("hardness_strength", hardness_strength, ">= 0; ignored without hardness_mode");
+  }
+  /// The parameters MultipleNegativesSymmetricRankingLoss shares.
+  template <class V>
+  void visit_common(V& v) {
+    v("scale", scale, "multiplies the similarities (1 / temperature; > 0)");
+    v("similarity_fct", similarity_fct, "cos_sim | dot_score | euclidean_sim | manhattan_sim");
+    v("gather_across_devices", gather_across_devices, kGatherDoc);
+    tiling.visit(v);
+  }
   void validate() const;
   bool has(const std::string& direction) const;
 };
@@ -47,21 +64,13 @@ struct MultipleNegativesRankingOptions {
 struct InBatchInputs {
   at::Tensor anchors;                // [B, d] this rank's anchors
   at::Tensor anchors_global;         // [N, d]; needed for query_to_query / doc_to_query
-  std::vector<at::Tensor> docs;      // per doc column: [N, d] global (positives first)
-  at::Tensor local_positives;        // [B, d] this rank's positives
+  std::vector<at::Tensor> docs;      // per doc column: [N, d] global (positives first); this
+                                     // rank's positives are docs[0] rows [offset, offset + B)
   int64_t offset = 0;                // index of this rank's first row in the global rows
 };
 
-/// Sum over local anchors [begin, end) of the per-anchor loss, divided by B = anchors.size(0):
-/// the full range gives the mean. Pure function of tensors.
-at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options,
-                                           int64_t begin, int64_t end);
-
-class ParamReader;
-/// Reads ST's parameter names (scale, similarity_fct, gather_across_devices and, unless `symmetric`,
-/// directions, partition_mode, hardness_mode, hardness_strength); shared by the MNRL-based
-/// registrations (symmetric, cached). gather_across_devices goes into `context`.
-MultipleNegativesRankingOptions read_mnrl_options(ParamReader& params, LossContext& context, bool symmetric);
+/// Mean over the B local anchors of the per-anchor loss (0 when B is 0). Pure function of tensors.
+at::Tensor multiple_negatives_ranking_loss(const InBatchInputs& in, const MultipleNegativesRankingOptions& options);
 
 class MultipleNegativesRankingLoss : public Loss {
  public:

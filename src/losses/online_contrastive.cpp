@@ -18,7 +18,7 @@ at::Tensor online_contrastive_loss(const std::vector<at::Tensor>& columns, const
   return hard_positives.pow(2).sum() + at::relu(options.margin - hard_negatives).pow(2).sum();
 }
 
-NEGATRON_REGISTER_PURE_LOSS({"OnlineContrastiveLoss", 2, 2, LabelKind::kFloat,
+NEGATRON_REGISTER_PURE_LOSS({"OnlineContrastiveLoss", 2, 2, LabelKind::kFloat32,
                              "(anchor, other) pairs | 1 if positive, 0 if negative"},
                             online_contrastive_loss);
 

@@ -32,9 +32,9 @@ class PureLoss : public Loss {
     return checked_compute(reshaped);
   }
 
-  at::Tensor forward(model::SentenceEncoder& model, const ModelBatch& batch) override {
+  at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override {
     if (!label_shape_ || !batch.labels.defined()) return Loss::forward(model, batch);
-    ModelBatch reshaped = batch;
+    model::Batch reshaped = batch;
     reshaped.labels = label_shape_(batch.labels);
     return Loss::forward(model, reshaped);
   }

@@ -33,12 +33,6 @@ bool register_loss(const std::string& name, LossRegistration registration) {
   return true;
 }
 
-bool register_loss(const std::string& name, LossFactory factory) {
-  LossRegistration registration;
-  registration.make = std::move(factory);
-  return register_loss(name, std::move(registration));
-}
-
 std::vector<std::string> loss_names() {
   std::vector<std::string> names;
   for (const auto& entry : registrations()) names.push_back(entry.first);
@@ -63,7 +57,6 @@ nlohmann::json resolve_loss_spec(const nlohmann::json& spec) {
   check_is_spec(spec, "a loss");
   const std::string name = spec["name"].get<std::string>();
   const LossRegistration& registration = registration_of(name);
-  if (!registration.resolve) return spec;
   nlohmann::json params = spec;
   params.erase("name");
   nlohmann::json resolved = registration.resolve(params);
@@ -76,29 +69,11 @@ nlohmann::json resolve_wrapped_loss(const nlohmann::json& spec) {
   return with_error_context("parameter 'loss'", [&] { return resolve_loss_spec(spec); });
 }
 
-bool loss_parameters(const std::string& name, std::vector<options::FieldDoc>& out) {
-  const LossRegistration& registration = registration_of(name);
-  if (!registration.parameters) return false;
-  out = registration.parameters();
-  return true;
-}
+std::vector<options::FieldDoc> loss_option_docs(const std::string& name) { return registration_of(name).parameters(); }
 
 const options::KeyStyle& loss_parameter_style() {
   static const options::KeyStyle style{"parameter", /*list_valid_keys=*/true, /*scalars_as_strings=*/false};
   return style;
-}
-
-ParamReader::ParamReader(std::string loss, const nlohmann::json& params)
-    : loss_(std::move(loss)), params_(params.is_null() ? nlohmann::json::object() : params) {}
-
-nlohmann::json ParamReader::get_json(const std::string& key, nlohmann::json fallback) {
-  known_.push_back(key);
-  auto it = params_.find(key);
-  return it == params_.end() ? fallback : *it;
-}
-
-void ParamReader::finish() const {
-  with_error_context(loss_, [&] { options::detail::reject_unknown_keys(params_, known_, loss_parameter_style(), ""); });
 }
 
 }  // namespace negatron::losses

@@ -7,10 +7,7 @@
 // then reads parameters for the loss (wrong type: the parameter and the expected type; unknown key:
 // "did you mean", listing the valid ones), writes them back with every default (resolve_loss_spec:
 // the resolved config, the model card) and documents them (`negatron loss --name X --help`).
-// Pure-function losses need no class: see pure_loss.h.
-// A factory that still takes only LossArgs reads its parameters by hand with ParamReader; such a loss
-// is made and checked the same way but shows its parameters as given. To convert one: give its
-// options struct a visit(), make the factory take (const XOptions&, const LossArgs&), drop ParamReader.
+// Pure-function losses need no class: see pure_loss.h; cached losses: register_cached_loss (gradcache.h).
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,6 +18,7 @@
 #include "common/check.h"
 #include "common/options_json.h"
 #include "losses/loss.h"
+#include "losses/loss_spec.h"
 
 namespace negatron::losses {
 
@@ -34,8 +32,7 @@ struct LossArgs {
 
 using LossFactory = std::function<std::unique_ptr<Loss>(const LossArgs&)>;
 
-/// How the registry handles one loss. `resolve` and `parameters` are empty for losses whose
-/// parameters are read by hand.
+/// How the registry handles one loss.
 struct LossRegistration {
   LossFactory make;
   std::function<nlohmann::json(const nlohmann::json& params)> resolve;  // params with every default
@@ -43,8 +40,6 @@ struct LossRegistration {
 };
 
 bool register_loss(const std::string& name, LossRegistration registration);
-/// A loss that reads its parameters by hand (ParamReader).
-bool register_loss(const std::string& name, LossFactory factory);
 /// A loss with declared options: `make` receives them read, defaulted and validated.
 template <class Options>
 bool register_loss(const std::string& name, std::unique_ptr<Loss> (*make)(const Options&, const LossArgs&));
@@ -53,15 +48,11 @@ std::unique_ptr<Loss> make_loss(const std::string& name, const LossArgs& args);
 /// make_loss from a spec {"name": ..., <parameters>}; args.params is replaced by the spec's parameters.
 std::unique_ptr<Loss> make_loss_from_spec(const nlohmann::json& spec, LossArgs args);
 std::vector<std::string> loss_names();
-/// A loss spec {"name": ..., <parameters>} with every declared parameter and its default filled in
-/// (wrappers resolve the loss they wrap too); as given for losses that read parameters by hand.
-/// Throws on an unknown loss or a bad parameter, naming both.
-nlohmann::json resolve_loss_spec(const nlohmann::json& spec);
 /// A wrapper's 'loss' parameter (MatryoshkaLoss, AdaptiveLayerLoss) resolved; errors name the parameter.
 nlohmann::json resolve_wrapped_loss(const nlohmann::json& spec);
 inline constexpr const char* kWrappedLossDoc = "the wrapped loss: {name: <LossClass>, <its parameters>}";
-/// The declared parameters of `name`; false (and nothing) when it reads its parameters by hand.
-bool loss_parameters(const std::string& name, std::vector<options::FieldDoc>& out);
+/// The declared parameters of `name`, in declaration order.
+std::vector<options::FieldDoc> loss_option_docs(const std::string& name);
 
 /// How loss parameters are named in errors: "parameter 'margin'", unknown keys listed, strings strict.
 const options::KeyStyle& loss_parameter_style();
@@ -102,32 +93,6 @@ LossRegistration declared_loss(const std::string& name,
 template <class Options>
 bool register_loss(const std::string& name, std::unique_ptr<Loss> (*make)(const Options&, const LossArgs&)) {
   return register_loss(name, declared_loss<Options>(name, make));
-}
-
-/// Reads params[key] with a default, for factories that read parameters by hand; throws naming the
-/// loss and key on a wrong type. finish() rejects keys nobody read (typos), listing the valid ones.
-class ParamReader {
- public:
-  ParamReader(std::string loss, const nlohmann::json& params);
-  template <typename T>
-  T get(const std::string& key, T fallback);
-  nlohmann::json get_json(const std::string& key, nlohmann::json fallback);
-  void finish() const;
-
- private:
-  std::string loss_;
-  nlohmann::json params_;
-  std::vector<std::string> known_;
-};
-
-template <typename T>
-T ParamReader::get(const std::string& key, T fallback) {
-  nlohmann::json value = get_json(key, nlohmann::json(fallback));
-  try {
-    return value.get<T>();
-  } catch (const nlohmann::json::exception&) {
-    NEG_FAIL(loss_, ": parameter '", key, "' has the wrong type (", value.dump(), ")");
-  }
 }
 
 }  // namespace negatron::losses

@@ -34,6 +34,24 @@ SimilarityFn similarity_by_name(const std::string& name, const std::string& para
   NEG_FAIL(parameter, ": unknown similarity '", name, "' (valid: cos_sim, dot_score, euclidean_sim, manhattan_sim)");
 }
 
+namespace {
+
+// Every distance computed directly (never through |a|^2 + |b|^2 - 2ab, which cdist switches to
+// above 25 rows): a pair scores the same bits in any tile.
+at::Tensor euclidean_kernel(const at::Tensor& a, const at::Tensor& b) {
+  return -at::cdist(a, b, 2.0, /*compute_mode=donot_use_mm_for_euclid_dist*/ 2);
+}
+
+}  // namespace
+
+SimilarityKernel similarity_kernel_by_name(const std::string& name, const std::string& parameter) {
+  const SimilarityFn sim = similarity_by_name(name, parameter);
+  if (sim == cos_sim) return {normalize_rows, dot_score, true};
+  if (sim == dot_score) return {nullptr, dot_score, true};
+  if (sim == euclidean_sim) return {nullptr, euclidean_kernel, false};
+  return {nullptr, sim, false};
+}
+
 SimilarityFn pairwise_similarity_by_name(const std::string& name, const std::string& parameter) {
   if (name == "cos_sim" || name == "cosine" || name == "pairwise_cos_sim") return pairwise_cos_sim;
   if (name == "dot_score" || name == "dot" || name == "pairwise_dot_score") return pairwise_dot_score;

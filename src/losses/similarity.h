@@ -24,4 +24,18 @@ using SimilarityFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&);
 SimilarityFn similarity_by_name(const std::string& name, const std::string& parameter);
 SimilarityFn pairwise_similarity_by_name(const std::string& name, const std::string& parameter);
 
+/// A matrix similarity split into a row-wise preparation and a kernel on prepared operands:
+/// sim(a, b) == kernel(prepared(a), prepared(b)) (exactly, except that the euclidean kernel
+/// computes every distance directly, so that a pair scores the same in any tile). Tiled losses
+/// score tiles with the kernel and prepare (cos_sim: normalise) slices of their operands.
+struct SimilarityKernel {
+  at::Tensor (*prepare)(const at::Tensor&) = nullptr;  // nullptr: the operands as they are
+  SimilarityFn kernel = nullptr;
+  /// kernel is the plain matrix product a b^T (cos_sim, dot_score): its gradient is two products.
+  bool is_dot = false;
+  at::Tensor prepared(const at::Tensor& x) const { return prepare ? prepare(x) : x; }
+};
+/// The names of similarity_by_name.
+SimilarityKernel similarity_kernel_by_name(const std::string& name, const std::string& parameter);
+
 }  // namespace negatron::losses

@@ -2,6 +2,7 @@
 
 #include <torch/nn/modules/linear.h>
 
+#include "common/host_read.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
@@ -11,7 +12,7 @@ class SoftmaxLoss : public Loss {
  public:
   SoftmaxLoss(SoftmaxOptions options, int64_t dimension, const at::Device& device)
       : options_(options), num_labels_(*options.num_labels) {
-    spec_ = {"SoftmaxLoss", 2, 2, LabelKind::kInt, "(sentence_A, sentence_B) pairs | class label (int)"};
+    spec_ = {"SoftmaxLoss", 2, 2, LabelKind::kInt64, "(sentence_A, sentence_B) pairs | class label (int)"};
     classifier_ = torch::nn::Linear(options.feature_count() * dimension, num_labels_);
     classifier_->to(device);
   }
@@ -26,7 +27,7 @@ class SoftmaxLoss : public Loss {
     if (classifier_->weight.scalar_type() != x.scalar_type() || classifier_->weight.device() != x.device())
       classifier_->to(x.device(), x.scalar_type());
     const at::Tensor labels = batch.labels.to(x.device()).view(-1);
-    const int64_t low = labels.min().item<int64_t>(), high = labels.max().item<int64_t>();
+    const int64_t low = read_scalar<int64_t>(labels.min()), high = read_scalar<int64_t>(labels.max());
     NEG_CHECK(low >= 0 && high < num_labels_, "SoftmaxLoss: labels must lie in [0, num_labels = ", num_labels_,
               "), got values from ", low, " to ", high);
     return at::cross_entropy_loss(classifier_->forward(x), labels);

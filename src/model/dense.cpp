@@ -4,43 +4,6 @@
 #include "model/safetensors.h"
 
 namespace negatron::model {
-namespace {
-
-constexpr std::pair<const char*, const char*> kActivations[] = {
-    {"torch.nn.modules.activation.Tanh", "tanh"},       {"torch.nn.modules.linear.Identity", "identity"},
-    {"torch.nn.modules.activation.ReLU", "relu"},       {"torch.nn.modules.activation.GELU", "gelu"},
-    {"torch.nn.modules.activation.Sigmoid", "sigmoid"}, {"torch.nn.modules.activation.SiLU", "silu"},
-};
-
-const char* short_activation(const std::string& path, const std::string& origin) {
-  for (const auto& [full, name] : kActivations) {
-    if (path == full) return name;
-  }
-  NEG_FAIL(origin, ": unsupported activation_function '", path,
-           "' (supported: Tanh, Identity, ReLU, GELU, Sigmoid, SiLU from torch.nn)");
-}
-
-}  // namespace
-
-DenseOptions DenseOptions::from_json(const nlohmann::json& json, const std::string& origin) {
-  NEG_CHECK(json.is_object() && json.contains("in_features") && json.contains("out_features"), origin,
-            ": Dense config needs in_features and out_features");
-  DenseOptions o;
-  o.in_features = json.at("in_features").get<int64_t>();
-  o.out_features = json.at("out_features").get<int64_t>();
-  o.bias = json.value("bias", true);
-  o.activation_function = json.value("activation_function", o.activation_function);
-  o.use_residual = json.value("use_residual", false);
-  short_activation(o.activation_function, origin);
-  return o;
-}
-
-nlohmann::json DenseOptions::to_json() const {
-  nlohmann::json json{{"in_features", in_features}, {"out_features", out_features}, {"bias", bias},
-                      {"activation_function", activation_function}};
-  if (use_residual) json["use_residual"] = true;
-  return json;
-}
 
 Dense::Dense(DenseOptions options) : options_(std::move(options)) {
   linear_ = register_module(
@@ -52,7 +15,7 @@ Dense::Dense(DenseOptions options) : options_(std::move(options)) {
 }
 
 at::Tensor Dense::forward(const at::Tensor& x) {
-  const std::string activation = short_activation(options_.activation_function, "Dense");
+  const std::string activation = dense_activation_name(options_.activation_function, "Dense");
   at::Tensor y = linear_(x);
   if (activation == "tanh") y = at::tanh(y);
   else if (activation == "relu") y = at::relu(y);

@@ -98,7 +98,7 @@ EncoderOutput MPNetModel::forward(const TokenBatch& batch, int64_t num_layers, b
   NEG_CHECK(length + kMPNetPaddingIndex < config_.max_position_embeddings, "sequence of ", length,
             " tokens needs positions up to ", length + kMPNetPaddingIndex, ", beyond MPNet's max_position_embeddings ",
             config_.max_position_embeddings);
-  const TokenPacking packing(batch.attention_mask);
+  const TokenPacking packing(layout_of(batch));
   at::Tensor x = packing.pack(word_(batch.input_ids) + position_(mpnet_position_ids(batch.input_ids)));
   x = dropout_(embedding_norm_(x));
   EncoderOutput out;

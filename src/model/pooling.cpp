@@ -5,24 +5,6 @@
 namespace negatron::model {
 namespace {
 
-constexpr const char* kModes[] = {"cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
-constexpr std::pair<const char*, const char*> kLegacyKeys[] = {
-    {"pooling_mode_cls_token", "cls"},
-    {"pooling_mode_max_tokens", "max"},
-    {"pooling_mode_mean_tokens", "mean"},
-    {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens"},
-    {"pooling_mode_weightedmean_tokens", "weightedmean"},
-    {"pooling_mode_lasttoken", "lasttoken"},
-};
-
-void check_mode(const std::string& mode, const std::string& origin) {
-  for (const char* known : kModes) {
-    if (mode == known) return;
-  }
-  NEG_FAIL(origin, ": invalid pooling mode '", mode,
-           "' (valid: cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken)");
-}
-
 // Zeroes the first prompt_length real tokens of each row (right or left padding).
 at::Tensor exclude_prompt(const at::Tensor& attention_mask, int64_t prompt_length) {
   at::Tensor first_real = attention_mask.to(at::kInt).argmax(1, true);
@@ -31,41 +13,6 @@ at::Tensor exclude_prompt(const at::Tensor& attention_mask, int64_t prompt_lengt
 }
 
 }  // namespace
-
-PoolingOptions PoolingOptions::from_json(const nlohmann::json& json, const std::string& origin) {
-  PoolingOptions options;
-  NEG_CHECK(json.is_object(), origin, ": expected a JSON object");
-  auto dim_key = json.contains("embedding_dimension") ? "embedding_dimension" : "word_embedding_dimension";
-  NEG_CHECK(json.contains(dim_key), origin, ": missing 'embedding_dimension'");
-  options.embedding_dimension = json.at(dim_key).get<int64_t>();
-  if (json.contains("pooling_mode")) {
-    const auto& mode = json.at("pooling_mode");
-    options.modes.clear();
-    if (mode.is_string()) {
-      options.modes.push_back(mode.get<std::string>());
-    } else {
-      NEG_CHECK(mode.is_array() && !mode.empty(), origin, ": 'pooling_mode' must be a string or a list");
-      for (const auto& m : mode) options.modes.push_back(m.get<std::string>());
-    }
-  } else {
-    std::vector<std::string> legacy;
-    for (const auto& [key, mode] : kLegacyKeys) {
-      if (json.value(key, false)) legacy.emplace_back(mode);
-    }
-    if (!legacy.empty()) options.modes = legacy;
-  }
-  for (const auto& m : options.modes) check_mode(m, origin);
-  options.include_prompt = json.value("include_prompt", true);
-  return options;
-}
-
-nlohmann::json PoolingOptions::to_json() const {
-  nlohmann::json json;
-  json["embedding_dimension"] = embedding_dimension;
-  json["pooling_mode"] = modes.size() == 1 ? nlohmann::json(modes[0]) : nlohmann::json(modes);
-  json["include_prompt"] = include_prompt;
-  return json;
-}
 
 at::Tensor pool(const PoolingOptions& options, const at::Tensor& token_embeddings, const at::Tensor& attention_mask_in,
                 int64_t prompt_length) {

@@ -17,7 +17,7 @@ using TensorMap = std::map<std::string, at::Tensor>;
 TensorMap load_safetensors(const std::string& path);
 
 /// Writes tensors (converted to contiguous CPU) in the given order; metadata goes to __metadata__.
-/// The file is written to "<path>.tmp" and renamed, so a crash never leaves a truncated file.
+/// Published atomically (common/atomic_file.h): a failure leaves the previous file untouched.
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/check.h"
+#include "common/host_read.h"
 #include "common/progress.h"
 #include "model/autocast_scope.h"
 
@@ -117,11 +118,8 @@ at::Tensor SentenceEncoder::encode(const std::vector<std::string>& texts, const 
     const size_t stop = std::min(order.size(), start + options.batch_size);
     std::vector<std::vector<int32_t>> batch_ids;
     for (size_t i = start; i < stop; ++i) batch_ids.push_back(ids[order[i]]);
-    TokenBatch batch = collate_tokens(batch_ids, tokenizer_->pad_id());
-    batch.input_ids = batch.input_ids.to(device);
-    batch.attention_mask = batch.attention_mask.to(device);
-    batch.token_type_ids = batch.token_type_ids.to(device);
-    at::Tensor embedding = forward(batch).sentence_embedding.to(at::kCPU, at::kFloat);
+    const TokenBatch batch = collate_tokens(batch_ids, tokenizer_->pad_id()).to(device);
+    at::Tensor embedding = read_to_host(forward(batch).sentence_embedding).to(at::kFloat);
     if (options.normalize) embedding = embedding / embedding.norm(2, -1, true).clamp_min(1e-12);
     at::Tensor rows = at::from_blob(order.data() + start, {static_cast<int64_t>(stop - start)}, at::kLong).clone();
     out.index_copy_(0, rows, embedding);

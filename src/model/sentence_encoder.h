@@ -2,6 +2,7 @@
 // A sentence-transformers model: Transformer -> Pooling -> Dense* -> Normalize?, with its tokenizer.
 // Loads and saves the sentence-transformers folder layout (modules.json and friends), so models move
 // freely between negatron and Python's SentenceTransformer(path).
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,12 +33,19 @@ struct EncodeOptions {
 /// sentence-transformers 6 resolves it).
 int64_t model_max_seq_length(const std::string& dir);
 
+/// Whether `dir` is a model folder saved by negatron (its config_sentence_transformers.json says so).
+bool is_model_folder_written_by_negatron(const std::string& dir);
+
 class SentenceEncoder : public torch::nn::Module {
  public:
   /// Loads a sentence-transformers folder, or a plain Hugging Face model folder (mean pooling).
   static std::shared_ptr<SentenceEncoder> load(const std::string& dir);
-  /// Writes the folder in the layout sentence-transformers 6 writes (atomically: tmp dir + rename).
-  void save(const std::string& dir) const;
+  /// Writes the folder in the layout sentence-transformers 6 writes: built beside `dir`, each file
+  /// published atomically, then swapped in (common/owned_folder.h: an existing `dir` is replaced only
+  /// if negatron wrote it). `extra_files(building_dir)` adds files before the swap (loss parameters).
+  void save(const std::string& dir, const std::function<void(const std::string&)>& extra_files = {}) const;
+  /// The model's files, written into the existing folder `dir` (a checkpoint being built).
+  void write_folder(const std::string& dir) const;
 
   /// num_layers > 0 runs only the first k transformer layers; with_hidden_states also returns every
   /// layer's token embeddings (both for AdaptiveLayerLoss).
@@ -56,6 +64,7 @@ class SentenceEncoder : public torch::nn::Module {
 
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   TransformerEncoder& transformer() { return *transformer_; }
+  const TransformerEncoder& transformer() const { return *transformer_; }
   const PoolingOptions& pooling() const { return pooling_; }
   int64_t max_seq_length() const { return max_seq_length_; }
   void set_max_seq_length(int64_t n);

@@ -4,14 +4,46 @@
 // a packed layout [N, D] holding only the N real tokens, so those layers skip padding entirely.
 // Without padding both maps are views; otherwise they are index_select / index_copy, which autograd
 // differentiates (the gradient of padding positions is zero, as it is through a masked attention).
+//
+// Where the real tokens are is a TokenLayout, built on the host from the row lengths when a batch is
+// collated (the prefetch thread does it): packing then needs no device-to-host read. Slicing rows
+// (GradCache mini-batches) and stacking columns (one encoder forward over all columns) derive the
+// new layout from the old one by device arithmetic, again without a read.
 #include <ATen/ATen.h>
+
+#include <vector>
 
 namespace negatron::model {
 
+/// The real tokens of a right-padded batch [B, T].
+struct TokenLayout {
+  std::vector<int64_t> lengths;  // real tokens per row (host)
+  int64_t width = 0;             // T
+  at::Tensor index;              // int64 [N]: flat positions of the real tokens in [B * T], row-major
+  at::Tensor cu_seqlens;         // int32 [B + 1]: where each row starts in the packed order
+
+  /// Built on the host (CPU tensors) from row lengths; every length must be in [0, width].
+  static TokenLayout from_lengths(std::vector<int64_t> lengths, int64_t width);
+  /// From an attention mask [B, T] (one counted host read; the mask must be right-padded).
+  static TokenLayout from_mask(const at::Tensor& attention_mask);
+
+  bool defined() const { return index.defined(); }
+  int64_t rows() const { return static_cast<int64_t>(lengths.size()); }
+  int64_t tokens() const;
+  int64_t max_length() const;
+  bool has_padding() const { return tokens() != rows() * width; }
+
+  /// The tensors on `device` (non_blocking: from pinned memory, ordered on the current stream).
+  TokenLayout to(const at::Device& device, bool non_blocking = false) const;
+  /// Rows [begin, end), padded to `new_width` (>= their longest row).
+  TokenLayout slice_rows(int64_t begin, int64_t end, int64_t new_width) const;
+  /// The rows of every layout, in order, padded to `new_width` (>= every layout's width).
+  static TokenLayout stack(const std::vector<TokenLayout>& parts, int64_t new_width);
+};
+
 class TokenPacking {
  public:
-  /// attention_mask: [B, T], nonzero = real token.
-  explicit TokenPacking(const at::Tensor& attention_mask);
+  explicit TokenPacking(const TokenLayout& layout);
 
   /// [B, T, D] -> [N, D], the real tokens in row-major order.
   at::Tensor pack(const at::Tensor& padded) const;
@@ -20,10 +52,11 @@ class TokenPacking {
 
   int64_t real_tokens() const { return tokens_; }
   bool has_padding() const { return tokens_ != batch_ * length_; }
+  const TokenLayout& layout() const { return layout_; }
 
  private:
+  TokenLayout layout_;
   int64_t batch_, length_, tokens_;
-  at::Tensor index_;  // flat positions of the real tokens in [B * T]; undefined without padding
 };
 
 }  // namespace negatron::model

@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <tuple>
 #include <unordered_map>
 
 #include "common/check.h"
 #include "common/hash.h"
+#include "common/json_file.h"
 #include "model/bert_normalizer.h"
 #include "model/wordpiece.h"
 
@@ -24,7 +23,7 @@ class Fingerprint {
  public:
   Fingerprint& add(std::string_view bytes) {
     add_integer(bytes.size());
-    hash_ = fnv1a64(bytes, hash_);
+    hash_ = fnv1a64(bytes.data(), bytes.size(), hash_);
     return *this;
   }
   Fingerprint& add_integer(uint64_t value) {
@@ -74,73 +73,25 @@ struct LoadedTokenizer {
   std::vector<int32_t> expected_prefix_ids, expected_suffix_ids;
 };
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  NEG_CHECK(in, "cannot open ", path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 json read_json_object(const std::string& path) {
-  json root;
-  try {
-    root = json::parse(read_whole_file(path));
-  } catch (const json::parse_error& e) {
-    NEG_FAIL(path, ": malformed JSON (", e.what(), ")");
-  }
+  json root = read_json_file(path);
   NEG_CHECK(root.is_object(), path, ": expected a JSON object at the top level");
   return root;
 }
 
-/// JSON member access whose errors name the file and the full key.
-class JsonFile {
- public:
-  explicit JsonFile(std::string path) : path_(std::move(path)) {}
-  const std::string& path() const { return path_; }
-
-  /// nullptr when absent or null.
-  static const json* find(const json& object, const char* key) {
-    if (!object.is_object()) return nullptr;
-    const auto it = object.find(key);
-    return it == object.end() || it->is_null() ? nullptr : &*it;
-  }
-  const json& require(const json& object, const char* key, const std::string& where) const {
-    const json* value = find(object, key);
-    NEG_CHECK(value, path_, ": missing key '", where, key, "'");
-    return *value;
-  }
-  template <typename T>
-  T get(const json& value, const std::string& key) const {
-    try {
-      return value.get<T>();
-    } catch (const json::exception&) {
-      NEG_FAIL(path_, ": key '", key, "' has the wrong type (", value.type_name(), ")");
-    }
-  }
-  template <typename T>
-  T get_or(const json& object, const char* key, T fallback, const std::string& where) const {
-    const json* value = find(object, key);
-    return value ? get<T>(*value, where + key) : fallback;
-  }
-
- private:
-  std::string path_;
-};
-
 void read_wordpiece_model(const JsonFile& file, const json& model, LoadedTokenizer& out) {
   const auto type = file.get_or<std::string>(model, "type", "WordPiece", "model.");
-  NEG_CHECK(type == "WordPiece", file.path(), ": model.type is '", type,
+  NEG_CHECK(type == "WordPiece", file.origin(), ": model.type is '", type,
             "'; only WordPiece models are supported");
   const json& vocab = file.require(model, "vocab", "model.");
-  NEG_CHECK(vocab.is_object(), file.path(), ": model.vocab must map tokens to ids");
+  NEG_CHECK(vocab.is_object(), file.origin(), ": model.vocab must map tokens to ids");
   out.vocab.assign(vocab.size(), std::string());
   std::vector<bool> seen(vocab.size(), false);
   for (const auto& item : vocab.items()) {
     const json& id = item.value();
     const bool valid = id.is_number_integer() && id.get<int64_t>() >= 0 &&
                        id.get<uint64_t>() < vocab.size() && !seen[id.get<size_t>()];
-    NEG_CHECK(valid, file.path(), ": model.vocab: token '", item.key(), "' has id ", id.dump(),
+    NEG_CHECK(valid, file.origin(), ": model.vocab: token '", item.key(), "' has id ", id.dump(),
               " (ids must be 0..", vocab.size() - 1, ", each used once)");
     seen[id.get<size_t>()] = true;
     out.vocab[id.get<size_t>()] = item.key();
@@ -158,7 +109,7 @@ void read_normalizer(const JsonFile& file, const json& root, TokenizerOptions& o
     return;
   }
   const auto type = file.get_or<std::string>(*normalizer, "type", "", "normalizer.");
-  NEG_CHECK(type == "BertNormalizer", file.path(), ": normalizer.type '", type,
+  NEG_CHECK(type == "BertNormalizer", file.origin(), ": normalizer.type '", type,
             "' is not supported (only BertNormalizer)");
   o.clean_text = file.get_or<bool>(*normalizer, "clean_text", true, "normalizer.");
   o.handle_chinese_chars = file.get_or<bool>(*normalizer, "handle_chinese_chars", true, "normalizer.");
@@ -169,19 +120,19 @@ void read_normalizer(const JsonFile& file, const json& root, TokenizerOptions& o
 void read_pre_tokenizer(const JsonFile& file, const json& root) {
   const json& pre_tokenizer = file.require(root, "pre_tokenizer", "");
   const auto type = file.get_or<std::string>(pre_tokenizer, "type", "", "pre_tokenizer.");
-  NEG_CHECK(type == "BertPreTokenizer", file.path(), ": pre_tokenizer.type '", type,
+  NEG_CHECK(type == "BertPreTokenizer", file.origin(), ": pre_tokenizer.type '", type,
             "' is not supported (only BertPreTokenizer)");
 }
 
 void read_template(const JsonFile& file, const json& processor, LoadedTokenizer& out) {
   const json& single = file.require(processor, "single", "post_processor.");
-  NEG_CHECK(single.is_array(), file.path(), ": post_processor.single must be an array");
+  NEG_CHECK(single.is_array(), file.origin(), ": post_processor.single must be an array");
   const json* specials = JsonFile::find(processor, "special_tokens");
   bool after_sequence = false;
   for (const json& piece : single) {
     if (const json* sequence = JsonFile::find(piece, "Sequence")) {
       const auto id = file.get_or<std::string>(*sequence, "id", "A", "post_processor.single.Sequence.");
-      NEG_CHECK(id == "A" && !after_sequence, file.path(),
+      NEG_CHECK(id == "A" && !after_sequence, file.origin(),
                 ": post_processor.single must hold sequence A once");
       after_sequence = true;
       continue;
@@ -189,21 +140,21 @@ void read_template(const JsonFile& file, const json& processor, LoadedTokenizer&
     const json& special = file.require(piece, "SpecialToken", "post_processor.single[].");
     const auto name =
         file.get<std::string>(file.require(special, "id", "post_processor.single[].SpecialToken."), "id");
-    NEG_CHECK(specials && JsonFile::find(*specials, name.c_str()), file.path(),
+    NEG_CHECK(specials && JsonFile::find(*specials, name.c_str()), file.origin(),
               ": post_processor.special_tokens has no entry '", name, "'");
     const json& entry = (*specials)[name];
     const auto tokens = file.get<std::vector<std::string>>(
         file.require(entry, "tokens", "post_processor.special_tokens."), "tokens");
     const auto ids =
         file.get<std::vector<int32_t>>(file.require(entry, "ids", "post_processor.special_tokens."), "ids");
-    NEG_CHECK(tokens.size() == ids.size(), file.path(), ": post_processor.special_tokens['", name, "'] has ",
+    NEG_CHECK(tokens.size() == ids.size(), file.origin(), ": post_processor.special_tokens['", name, "'] has ",
               tokens.size(), " tokens but ", ids.size(), " ids");
     auto& target_tokens = after_sequence ? out.options.suffix_tokens : out.options.prefix_tokens;
     auto& target_ids = after_sequence ? out.expected_suffix_ids : out.expected_prefix_ids;
     target_tokens.insert(target_tokens.end(), tokens.begin(), tokens.end());
     target_ids.insert(target_ids.end(), ids.begin(), ids.end());
   }
-  NEG_CHECK(after_sequence, file.path(), ": post_processor.single has no Sequence A");
+  NEG_CHECK(after_sequence, file.origin(), ": post_processor.single has no Sequence A");
 }
 
 void read_post_processor(const JsonFile& file, const json& root, LoadedTokenizer& out) {
@@ -213,12 +164,12 @@ void read_post_processor(const JsonFile& file, const json& root, LoadedTokenizer
   if (!processor) return;
   const auto type = file.get_or<std::string>(*processor, "type", "", "post_processor.");
   if (type == "TemplateProcessing") return read_template(file, *processor, out);
-  NEG_CHECK(type == "BertProcessing" || type == "RobertaProcessing", file.path(), ": post_processor.type '",
+  NEG_CHECK(type == "BertProcessing" || type == "RobertaProcessing", file.origin(), ": post_processor.type '",
             type, "' is not supported (TemplateProcessing, BertProcessing or RobertaProcessing)");
   // Both hold "cls": [token, id] and "sep": [token, id]; a single sequence is cls A sep.
   for (const char* key : {"cls", "sep"}) {
     const json& pair = file.require(*processor, key, "post_processor.");
-    NEG_CHECK(pair.is_array() && pair.size() == 2, file.path(), ": post_processor.", key,
+    NEG_CHECK(pair.is_array() && pair.size() == 2, file.origin(), ": post_processor.", key,
               " must be [token, id]");
     const std::string where = std::string("post_processor.") + key;
     const bool is_cls = std::string(key) == "cls";
@@ -239,14 +190,26 @@ AddedToken read_added_token(const JsonFile& file, const json& entry, const std::
   return token;
 }
 
-void read_added_tokens(const JsonFile& file, const json& root, TokenizerOptions& o) {
+/// Added tokens take the ids after the vocabulary (or ids inside it): a larger id would only make
+/// the id table grow without end.
+void check_added_token_id(int64_t id, size_t vocab_size, size_t added_count, const std::string& origin,
+                          const std::string& key) {
+  const auto limit = static_cast<int64_t>(vocab_size + added_count);
+  NEG_CHECK(id >= 0 && id < limit, origin, ": ", key, " = ", id, " must be in [0, ", limit,
+            ") (vocabulary size plus the number of added tokens)");
+}
+
+void read_added_tokens(const JsonFile& file, const json& root, size_t vocab_size, TokenizerOptions& o) {
   o.added_tokens.clear();
   const json* list = JsonFile::find(root, "added_tokens");
   if (!list) return;
-  NEG_CHECK(list->is_array(), file.path(), ": added_tokens must be an array");
-  for (const json& entry : *list) {
-    AddedToken token = read_added_token(file, entry, "added_tokens[].");
-    token.id = file.get<int32_t>(file.require(entry, "id", "added_tokens[]."), "added_tokens[].id");
+  NEG_CHECK(list->is_array(), file.origin(), ": added_tokens must be an array");
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string where = "added_tokens[" + std::to_string(i) + "].";
+    const json& entry = (*list)[i];
+    AddedToken token = read_added_token(file, entry, where);
+    token.id = file.get<int32_t>(file.require(entry, "id", where), where + "id");
+    check_added_token_id(token.id, vocab_size, list->size(), file.origin(), where + "id");
     o.added_tokens.push_back(std::move(token));
   }
 }
@@ -307,7 +270,7 @@ LoadedTokenizer load_tokenizer_json(const std::string& dir, const std::string& p
   read_normalizer(file, root, out.options);
   read_pre_tokenizer(file, root);
   read_post_processor(file, root, out);
-  read_added_tokens(file, root, out.options);
+  read_added_tokens(file, root, out.vocab.size(), out.options);
   out.options.pad_token = find_pad_token(dir, root, out.vocab);
   return out;
 }
@@ -355,6 +318,7 @@ LoadedTokenizer load_vocab_txt(const std::string& dir, const std::string& vocab_
                 config_path, ": added_tokens_decoder key '", id, "' is not a token id");
       AddedToken token = read_added_token(config_file, item.value(), "added_tokens_decoder." + id + ".");
       token.id = std::stoi(id);
+      check_added_token_id(token.id, out.vocab.size(), decoder->size(), config_path, "added_tokens_decoder." + id);
       o.added_tokens.push_back(std::move(token));
     }
   }

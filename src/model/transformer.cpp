@@ -60,25 +60,6 @@ std::shared_ptr<TransformerEncoder> make_transformer(const TransformerConfig& co
   NEG_FAIL(config.origin, ": unknown architecture model_type='", config.model_type, "' (supported: bert, mpnet)");
 }
 
-TokenBatch collate_tokens(const std::vector<std::vector<int32_t>>& ids, int32_t pad_id) {
-  const int64_t batch = static_cast<int64_t>(ids.size());
-  int64_t longest = 0;
-  for (const auto& row : ids) longest = std::max<int64_t>(longest, static_cast<int64_t>(row.size()));
-  TokenBatch out;
-  out.input_ids = at::full({batch, longest}, pad_id, at::kLong);
-  out.attention_mask = at::zeros({batch, longest}, at::kLong);
-  auto input = out.input_ids.accessor<int64_t, 2>();
-  auto mask = out.attention_mask.accessor<int64_t, 2>();
-  for (int64_t b = 0; b < batch; ++b) {
-    for (size_t t = 0; t < ids[b].size(); ++t) {
-      input[b][t] = ids[b][t];
-      mask[b][t] = 1;
-    }
-  }
-  out.token_type_ids = at::zeros({batch, longest}, at::kLong);
-  return out;
-}
-
 at::Tensor apply_activation(const std::string& name, const at::Tensor& x) {
   if (name == "gelu") return at::gelu(x);
   if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return at::gelu(x, "tanh");

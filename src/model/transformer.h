@@ -8,15 +8,10 @@
 #include <vector>
 
 #include "model/safetensors.h"
+#include "model/token_batch.h"
 #include "model/transformer_config.h"
 
 namespace negatron::model {
-
-struct TokenBatch {
-  at::Tensor input_ids;       // [B, T] int64
-  at::Tensor attention_mask;  // [B, T] int64, 1 = real token
-  at::Tensor token_type_ids;  // [B, T] int64 (zeros for single sentences)
-};
 
 struct EncoderOutput {
   at::Tensor token_embeddings;             // [B, T, D]: last computed layer
@@ -41,9 +36,6 @@ class TransformerEncoder : public torch::nn::Module {
 };
 
 std::shared_ptr<TransformerEncoder> make_transformer(const TransformerConfig& config);
-
-/// Pads token id lists into a batch (right padding with pad_id).
-TokenBatch collate_tokens(const std::vector<std::vector<int32_t>>& ids, int32_t pad_id);
 
 /// Applies an activation by its HF name (gelu, gelu_new, gelu_pytorch_tanh, relu, silu, tanh).
 at::Tensor apply_activation(const std::string& name, const at::Tensor& x);

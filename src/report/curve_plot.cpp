@@ -517,9 +517,8 @@ std::vector<nlohmann::json> read_metrics_jsonl(const std::string& path) {
   return records;
 }
 
-void plot_training_curves(const std::string& metrics_path, const std::string& png_path,
-                          const std::vector<std::string>& eval_metrics) {
-  write_png(png_path, render_curve_panels(training_curve_panels(read_metrics_jsonl(metrics_path), eval_metrics)));
+RgbImage render_training_curves(const std::string& metrics_path, const std::vector<std::string>& eval_metrics) {
+  return render_curve_panels(training_curve_panels(read_metrics_jsonl(metrics_path), eval_metrics));
 }
 
 }  // namespace negatron::report

@@ -39,8 +39,7 @@ std::vector<CurvePanel> training_curve_panels(const std::vector<nlohmann::json>&
 /// The records of a metrics.jsonl file; lines that do not parse (a run killed mid-write) are skipped.
 std::vector<nlohmann::json> read_metrics_jsonl(const std::string& path);
 
-/// Reads `metrics_path` and writes the two-panel plot to `png_path`.
-void plot_training_curves(const std::string& metrics_path, const std::string& png_path,
-                          const std::vector<std::string>& eval_metrics = {});
+/// The two-panel plot of the metrics file `metrics_path` (write it with write_png).
+RgbImage render_training_curves(const std::string& metrics_path, const std::vector<std::string>& eval_metrics = {});
 
 }  // namespace negatron::report

@@ -11,8 +11,7 @@ namespace negatron::report {
 MetricsLog::MetricsLog(const std::string& path, bool enabled, const std::string& tensorboard_dir)
     : path_(path), enabled_(enabled) {
   if (!enabled_) return;
-  out_.open(path, std::ios::app);
-  NEG_CHECK(out_, "cannot open metrics file ", path);
+  out_ = std::make_unique<AppendFile>(path);
   if (!tensorboard_dir.empty()) tensorboard_ = std::make_unique<TensorBoardWriter>(tensorboard_dir);
 }
 
@@ -22,8 +21,7 @@ std::string MetricsLog::tensorboard_path() const { return tensorboard_ ? tensorb
 
 void MetricsLog::write(const nlohmann::json& record) {
   if (!enabled_) return;
-  out_ << record.dump() << "\n";
-  out_.flush();
+  out_->append(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   if (tensorboard_) write_scalars(record);
 }
 

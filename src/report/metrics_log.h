@@ -1,11 +1,14 @@
 #pragma once
-// Metrics as JSON lines (one object per log/eval event), written by rank 0 only, flushed per line
-// so a crashed run keeps what it measured; optionally the same numbers as TensorBoard scalars.
-#include <fstream>
+// Metrics as JSON lines (one object per log/eval event), written by rank 0 only, each line written
+// through at once so a crashed run keeps what it measured; optionally the same numbers as TensorBoard
+// scalars. The file only ever holds whole lines: a failed write (full disk) is cut off again and
+// reported naming the file (common/atomic_file.h).
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "common/atomic_file.h"
 
 namespace negatron::report {
 
@@ -29,7 +32,7 @@ class MetricsLog {
 
   std::string path_;
   bool enabled_;
-  std::ofstream out_;
+  std::unique_ptr<AppendFile> out_;
   std::unique_ptr<TensorBoardWriter> tensorboard_;
   std::map<std::string, int64_t> last_step_of_tag_;  // per-dataset records repeat the shared fields
 };

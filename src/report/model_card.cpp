@@ -1,11 +1,10 @@
 #include "report/model_card.h"
 
-#include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <set>
 #include <sstream>
 
+#include "common/atomic_file.h"
 #include "common/check.h"
 
 namespace negatron::report {
@@ -119,16 +118,7 @@ std::string render_model_card(const ModelCard& card) {
 }
 
 void write_model_card(const std::string& model_dir, const ModelCard& card) {
-  const std::string path = model_dir + "/README.md";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    NEG_CHECK(out, tmp, ": cannot open for writing");
-    out << render_model_card(card);
-    out.flush();
-    NEG_CHECK(out, tmp, ": write failed");
-  }
-  NEG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " into place");
+  write_file_atomically(model_dir + "/README.md", render_model_card(card));
 }
 
 }  // namespace negatron::report

@@ -2,9 +2,7 @@
 
 #include <zlib.h>
 
-#include <cstdio>
-#include <fstream>
-
+#include "common/atomic_file.h"
 #include "common/check.h"
 
 namespace negatron::report {
@@ -71,17 +69,6 @@ std::string encode_png(const RgbImage& image) {
   return png;
 }
 
-void write_png(const std::string& path, const RgbImage& image) {
-  const std::string bytes = encode_png(image);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    NEG_CHECK(out, "cannot open ", tmp, " for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    NEG_CHECK(out, "cannot write ", tmp);
-  }
-  NEG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
-}
+void write_png(const std::string& path, const RgbImage& image) { write_file_atomically(path, encode_png(image)); }
 
 }  // namespace negatron::report

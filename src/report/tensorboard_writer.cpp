@@ -35,8 +35,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string& log_dir) {
   const auto seconds = static_cast<int64_t>(wall_time_s());
   path_ = log_dir + "/events.out.tfevents." + std::to_string(seconds) + "." + host_name() + "." +
           std::to_string(getpid());
-  out_.open(path_, std::ios::binary | std::ios::trunc);
-  NEG_CHECK(out_, path_, ": cannot open for writing");
+  out_ = std::make_unique<AppendFile>(path_);
   tensorboard::Event event;
   event.set_wall_time(wall_time_s());
   event.set_file_version("brain.Event:2");
@@ -63,9 +62,7 @@ void TensorBoardWriter::write_event(const std::string& serialized) {
   append_little_endian(record, length_crc, 4);
   record += serialized;
   append_little_endian(record, masked_crc32c(serialized.data(), serialized.size()), 4);
-  out_.write(record.data(), static_cast<std::streamsize>(record.size()));
-  out_.flush();
-  NEG_CHECK(out_, path_, ": write failed");
+  out_->append(record);
 }
 
 }  // namespace negatron::report

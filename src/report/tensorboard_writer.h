@@ -4,10 +4,12 @@
 // CRC-32C of the Event), a first Event with file_version "brain.Event:2", then Events carrying
 // scalar Summaries. Flushed per write, like metrics.jsonl, so a crashed run keeps its curves.
 #include <cstdint>
-#include <fstream>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/atomic_file.h"
 
 namespace negatron::report {
 
@@ -23,7 +25,7 @@ class TensorBoardWriter {
   void write_event(const std::string& serialized);
 
   std::string path_;
-  std::ofstream out_;
+  std::unique_ptr<AppendFile> out_;  // whole records only: a failed write is cut off again
 };
 
 }  // namespace negatron::report

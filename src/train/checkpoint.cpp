@@ -1,34 +1,25 @@
 #include "train/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <fcntl.h>
-#include <torch/serialize.h>
-#include <unistd.h>
+#include <ATen/Context.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
+#include <mutex>
 
+#include "common/atomic_file.h"
 #include "common/check.h"
-#include "common/remove_tree.h"
+#include "common/json_file.h"
+#include "common/log.h"
+#include "common/owned_folder.h"
 #include "model/safetensors.h"
+#include "train/torch_file.h"
 
 namespace fs = std::filesystem;
 
 namespace negatron::train {
 namespace {
-
-void fsync_path(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
-void fsync_tree(const fs::path& dir) {
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) fsync_path(entry.path());
-  fsync_path(dir);
-}
 
 int64_t checkpoint_step(const fs::path& path) {
   const std::string name = path.filename().string();
@@ -49,17 +40,26 @@ nlohmann::json TrainerState::to_json() const {
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& json, const std::string& origin) {
+  const JsonFile file(origin);
+  NEG_CHECK(json.is_object(), origin, ": malformed trainer state (expected a JSON object)");
   TrainerState state;
-  try {
-    state.step = json.at("step").get<int64_t>();
-    state.sampler = json.at("sampler");
-    state.skipped_steps = json.value("skipped_steps", int64_t{0});
-    state.best_checkpoint = json.value("best_checkpoint", std::string());
-    if (json.contains("best_metric") && !json["best_metric"].is_null()) state.best_metric = json["best_metric"].get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    NEG_FAIL(origin, ": malformed trainer state (", e.what(), ")");
+  state.step = file.required<int64_t>(json, "step");
+  NEG_CHECK(state.step >= 0, origin, ": 'step' = ", state.step, " must be >= 0");
+  state.sampler = file.require(json, "sampler");
+  NEG_CHECK(state.sampler.is_object(), origin, ": 'sampler' must be an object");
+  state.skipped_steps = file.get_or<int64_t>(json, "skipped_steps", 0);
+  NEG_CHECK(state.skipped_steps >= 0 && state.skipped_steps <= state.step, origin, ": 'skipped_steps' = ",
+            state.skipped_steps, " must be in [0, step=", state.step, "]");
+  state.best_checkpoint = file.get_or<std::string>(json, "best_checkpoint", "");
+  if (const nlohmann::json* best = JsonFile::find(json, "best_metric")) {
+    state.best_metric = file.get<double>(*best, "best_metric");
+    NEG_CHECK(std::isfinite(*state.best_metric), origin, ": 'best_metric' must be finite");
   }
   return state;
+}
+
+bool is_checkpoint_folder(const std::string& dir) {
+  return fs::exists(fs::path(dir) / "trainer_state.json") && model::is_model_folder_written_by_negatron(dir);
 }
 
 std::vector<NamedParameter> select_loss_parameters(const std::vector<NamedParameter>& parameters) {
@@ -96,53 +96,88 @@ void load_loss_parameters(const fs::path& dir, const std::vector<NamedParameter>
 
 }  // namespace
 
+namespace {
+
+fs::path generator_file(const fs::path& dir, const std::string& prefix, int rank) {
+  return dir / (prefix + "rng_state_" + std::to_string(rank) + ".pt");
+}
+
+/// The CPU generator, and the device's when the rank trains on one (dropout masks come from it).
+void save_generators(const fs::path& dir, int rank, const at::Device& device) {
+  save_torch_file(at::detail::getDefaultCPUGenerator().get_state(), generator_file(dir, "", rank).string());
+  if (device.is_cuda()) {
+    at::Generator cuda = at::globalContext().defaultGenerator(device);
+    std::lock_guard<std::mutex> lock(cuda.mutex());
+    save_torch_file(cuda.get_state(), generator_file(dir, "cuda_", rank).string());
+  }
+}
+
+void set_generator_state(at::Generator generator, const at::Tensor& state, const fs::path& file, const char* kind) {
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  try {
+    generator.set_state(state);
+  } catch (const c10::Error& e) {
+    NEG_FAIL(file.string(), ": not a ", kind, " generator state (", torch_error_summary(e), ")");
+  }
+}
+
+void load_generators(const fs::path& dir, int rank, const at::Device& device) {
+  const fs::path cpu_file = generator_file(dir, "", rank);
+  NEG_CHECK(fs::exists(cpu_file), cpu_file.string(), " is missing: resume with the same number of ranks");
+  at::Tensor state;
+  load_torch_file(state, cpu_file.string(), "the random-number generator state");
+  set_generator_state(at::detail::getDefaultCPUGenerator(), state, cpu_file, "CPU");
+  if (!device.is_cuda()) return;
+  const fs::path cuda_file = generator_file(dir, "cuda_", rank);
+  if (!fs::exists(cuda_file)) {
+    log::warn("rank ", rank, ": ", cuda_file.string(), " is missing (checkpoint written on CPU?): the CUDA generator "
+              "starts from the seed, so dropout masks differ from an uninterrupted run");
+    return;
+  }
+  load_torch_file(state, cuda_file.string(), "the CUDA random-number generator state");
+  set_generator_state(at::globalContext().defaultGenerator(device), state, cuda_file, "CUDA");
+}
+
+}  // namespace
+
 std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
+                            AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
                             const std::vector<NamedParameter>& loss_parameters) {
   const fs::path final_dir = fs::path(output_dir) / ("checkpoint-" + std::to_string(state.step));
   const fs::path tmp = final_dir.string() + ".partial";
   if (comm.rank() == 0) {
-    remove_tree(tmp.string());
-    model.save(tmp.string());
-    save_loss_parameters(tmp.string(), loss_parameters);
-    torch::save(optimizer, (tmp / "optimizer.pt").string());
-    std::ofstream(tmp / "trainer_state.json") << state.to_json().dump(2) << "\n";
+    check_replaceable(final_dir.string(), "checkpoint", is_checkpoint_folder);
+    create_owned_folder(tmp.string(), "checkpoint");
+    try {
+      model.write_folder(tmp.string());
+      save_loss_parameters(tmp.string(), loss_parameters);
+      optimizer.save((tmp / "optimizer.pt").string());
+      write_file_atomically((tmp / "trainer_state.json").string(), state.to_json().dump(2) + "\n");
+    } catch (...) {
+      try {
+        remove_owned_folder(tmp.string(), "checkpoint");
+      } catch (const std::exception&) {  // keep the original error
+      }
+      throw;
+    }
   }
   comm.barrier();
-  at::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-  torch::save(rng, (tmp / ("rng_state_" + std::to_string(comm.rank()) + ".pt")).string());
+  save_generators(tmp, comm.rank(), optimizer.parameters().front().device());
   comm.barrier();
-  if (comm.rank() == 0) {
-    fsync_tree(tmp);
-    remove_tree(final_dir.string());
-    fs::rename(tmp, final_dir);
-    fsync_path(output_dir);
-  }
+  if (comm.rank() == 0) publish_folder(tmp.string(), final_dir.string(), "checkpoint", is_checkpoint_folder);
   comm.barrier();
   return final_dir.string();
 }
 
-TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank,
+TrainerState load_checkpoint(const std::string& dir, AdamW& optimizer, int rank,
                              const std::vector<NamedParameter>& loss_parameters) {
   const fs::path path(dir);
   const fs::path state_file = path / "trainer_state.json";
-  std::ifstream in(state_file);
-  NEG_CHECK(in, "cannot open ", state_file.string(), " (not a negatron checkpoint?)");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    NEG_FAIL(state_file.string(), ": invalid JSON (", e.what(), ")");
-  }
-  TrainerState state = TrainerState::from_json(json, state_file.string());
-  torch::load(optimizer, (path / "optimizer.pt").string());
+  NEG_CHECK(fs::exists(state_file), "cannot open ", state_file.string(), " (not a negatron checkpoint?)");
+  TrainerState state = TrainerState::from_json(read_json_file(state_file.string()), state_file.string());
+  optimizer.load((path / "optimizer.pt").string());
   load_loss_parameters(path, loss_parameters);
-  const fs::path rng_file = path / ("rng_state_" + std::to_string(rank) + ".pt");
-  NEG_CHECK(fs::exists(rng_file), rng_file.string(), " is missing: resume with the same number of ranks");
-  at::Tensor rng;
-  torch::load(rng, rng_file.string());
-  at::Generator generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(rng);
+  load_generators(path, rank, optimizer.parameters().front().device());
   return state;
 }
 
@@ -173,7 +208,7 @@ void rotate_checkpoints(const std::string& output_dir, int64_t limit, const std:
   for (const auto& path : all) {
     if (excess <= 0) break;
     if (fs::path(path) == fs::path(keep)) continue;
-    remove_tree(path);
+    remove_owned_folder(path, "checkpoint", is_checkpoint_folder);
     --excess;
   }
 }

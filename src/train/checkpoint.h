@@ -1,11 +1,11 @@
 #pragma once
 // Checkpoints: "<output_dir>/checkpoint-<step>/" is a sentence-transformers model folder (loadable
-// by SentenceTransformer(path)) plus trainer_state.json, optimizer.pt, rng_state_<rank>.pt and, when
+// by SentenceTransformer(path)) plus trainer_state.json, optimizer.pt, rng_state_<rank>.pt (the CPU
+// generator), cuda_rng_state_<rank>.pt (the rank's CUDA generator, when it trains on one) and, when
 // a loss owns parameters (SoftmaxLoss's classifier, TSDAE's decoder), loss_parameters.safetensors.
-// Written atomically: everything goes to a temporary folder, is fsynced, then renamed, so a process
-// killed mid-save leaves the previous checkpoint intact.
-#include <torch/optim/adamw.h>
-
+// Written atomically: every file is published with AtomicFile into "checkpoint-<step>.partial", which
+// is then swapped in (common/owned_folder.h), so a failed or killed save leaves the previous
+// checkpoint intact, and only folders negatron made are ever replaced or rotated away.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -32,7 +32,7 @@ constexpr const char* kLossParametersFile = "loss_parameters.safetensors";
 /// Collective: every rank calls it (each saves its RNG state). Returns the checkpoint folder.
 /// `loss_parameters` (named "loss.<dataset>.<parameter>") go to loss_parameters.safetensors.
 std::string save_checkpoint(const std::string& output_dir, model::SentenceEncoder& model,
-                            torch::optim::AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
+                            AdamW& optimizer, const TrainerState& state, distributed::Communicator& comm,
                             const std::vector<NamedParameter>& loss_parameters = {});
 
 /// The loss-owned entries of a trainer's parameter list (those named "loss.<dataset>.<parameter>").
@@ -43,8 +43,11 @@ void save_loss_parameters(const std::string& dir, const std::vector<NamedParamet
 
 /// Loads optimizer, this rank's RNG, the trainer state and the loss-owned parameters (in place, by
 /// name) from a checkpoint folder (the model weights are loaded by SentenceEncoder::load on it).
-TrainerState load_checkpoint(const std::string& dir, torch::optim::AdamW& optimizer, int rank,
+TrainerState load_checkpoint(const std::string& dir, AdamW& optimizer, int rank,
                              const std::vector<NamedParameter>& loss_parameters = {});
+
+/// Whether `dir` is a checkpoint negatron wrote (trainer_state.json in a negatron model folder).
+bool is_checkpoint_folder(const std::string& dir);
 
 /// "latest" -> newest checkpoint-N under output_dir (empty if none); anything else is a path.
 std::string resolve_resume(const std::string& resume, const std::string& output_dir);

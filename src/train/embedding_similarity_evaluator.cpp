@@ -1,6 +1,10 @@
 #include "train/embedding_similarity_evaluator.h"
 
+#include <cmath>
+#include <optional>
+
 #include "common/check.h"
+#include "data/row_checks.h"
 #include "train/statistics.h"
 
 namespace negatron::train {
@@ -17,16 +21,18 @@ EmbeddingSimilarityEvaluator::EmbeddingSimilarityEvaluator(const EvaluatorOption
     : name_(o.name), batch_size_(o.batch_size) {
   NEG_CHECK(o.columns.size() == 2 && !o.score_column.empty(), "EmbeddingSimilarityEvaluator '", o.name,
             "' needs columns: [sentence1, sentence2] and score_column");
+  NEG_CHECK(std::isfinite(o.score_scale) && o.score_scale > 0, "EmbeddingSimilarityEvaluator '", o.name,
+            "': score_scale ", o.score_scale, " must be > 0 (gold scores are divided by it)");
   EvaluatorTable table = read_evaluator_table(o, {o.columns[0], o.columns[1], o.score_column});
   sentences1_ = std::move(table.columns[0]);
   sentences2_ = std::move(table.columns[1]);
   for (size_t i = 0; i < table.lines.size(); ++i) {
     const std::string& score = table.columns[2][i];
-    try {
-      scores_.push_back(std::stod(score) / o.score_scale);
-    } catch (const std::exception&) {
-      NEG_FAIL(o.path, ":", table.lines[i], ": score '", score, "' is not a number");
-    }
+    const std::optional<double> value = data::parse_double(score);
+    NEG_CHECK(value, o.path, ":", table.lines[i], ": score '", score, "' is not a finite number");
+    scores_.push_back(*value / o.score_scale);
+    NEG_CHECK(std::isfinite(scores_.back()), o.path, ":", table.lines[i], ": score '", score,
+              "' divided by score_scale ", o.score_scale, " is not finite");
   }
   NEG_CHECK(scores_.size() >= 2, o.path, ": needs at least 2 rows");
 }

@@ -14,7 +14,7 @@ EvaluatorTable read_evaluator_table(const EvaluatorOptions& o, const std::vector
   data::TextTableOptions options;
   options.has_header = o.has_header;
   options.format = o.format;
-  options.jsonl_columns = names;
+  options.select_columns = names;
   const data::TextTable table = data::read_text_table(o.path, options);
   std::vector<size_t> index;
   for (const auto& name : names) index.push_back(table.column_index(name));
@@ -45,6 +45,8 @@ at::Tensor distributed_encode(model::SentenceEncoder& model, distributed::Commun
 }
 
 std::unique_ptr<Evaluator> make_evaluator(const EvaluatorOptions& options) {
+  NEG_CHECK(options.batch_size > 0, options.type, " '", options.name, "': batch_size ", options.batch_size,
+            " must be > 0");
   if (options.type == "EmbeddingSimilarityEvaluator") return std::make_unique<EmbeddingSimilarityEvaluator>(options);
   if (options.type == "TripletEvaluator") return std::make_unique<TripletEvaluator>(options);
   if (options.type == "BinaryClassificationEvaluator") return std::make_unique<BinaryClassificationEvaluator>(options);

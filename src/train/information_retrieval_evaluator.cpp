@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/check.h"
+#include "data/row_checks.h"
 #include "data/text_table.h"
 
 namespace negatron::train {
@@ -47,7 +48,7 @@ struct Interner {
 void read_id_text(const std::string& path, const data::TextTableOptions& base, Interner& ids,
                   std::vector<std::string>& texts) {
   data::TextTableOptions options = base;
-  options.jsonl_columns = {"_id", "text"};
+  options.select_columns = {"_id", "text"};
   const data::TextTable table = data::read_text_table(path, options);
   const size_t id_column = table.column_index("_id"), text_column = table.column_index("text");
   for (const auto& record : table.records) {
@@ -146,16 +147,9 @@ void InformationRetrievalEvaluator::load_beir(const EvaluatorOptions& o) {
               o.corpus_path);
     if (has_score) {
       const std::string& text = record.fields[s_column];
-      double score = 0;
-      size_t used = 0;
-      try {
-        score = std::stod(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      NEG_CHECK(!text.empty() && used == text.size(), o.qrels_path, ":", record.line, ": score '", text,
-                "' is not a number");
-      if (score <= 0) continue;
+      const std::optional<double> score = data::parse_double(text);
+      NEG_CHECK(score, o.qrels_path, ":", record.line, ": score '", text, "' is not a finite number");
+      if (*score <= 0) continue;
     }
     relevant[query].insert(doc);
   }

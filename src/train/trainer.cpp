@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <torch/nn/utils/clip_grad.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,13 +8,17 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <limits>
+#include <optional>
 #include <sstream>
 
 #include "common/check.h"
+#include "common/host_read.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "distributed/data_parallel.h"
 #include "report/curve_plot.h"
+#include "train/sync_check.h"
 
 namespace negatron::train {
 namespace {
@@ -25,20 +28,6 @@ std::vector<at::Tensor> tensors_of(const std::vector<NamedParameter>& params) {
   for (const auto& p : params) {
     if (p.tensor.requires_grad()) out.push_back(p.tensor);
   }
-  return out;
-}
-
-losses::ModelBatch to_model_batch(const data::CollatedBatch& batch, at::Device device) {
-  losses::ModelBatch out;
-  for (const auto& column : batch.columns) {
-    model::TokenBatch moved;
-    moved.input_ids = column.input_ids.to(device);
-    moved.attention_mask = column.attention_mask.to(device);
-    moved.token_type_ids = column.token_type_ids.defined() ? column.token_type_ids.to(device) : at::Tensor();
-    out.columns.push_back(std::move(moved));
-  }
-  out.texts = batch.texts;
-  if (batch.labels.defined()) out.labels = batch.labels.to(device);
   return out;
 }
 
@@ -102,9 +91,8 @@ Metrics Trainer::evaluate(int64_t step) {
   return all;
 }
 
-double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& skipped, StepTimes& times) {
+at::Tensor Trainer::train_step(const data::CollatedBatch& batch, double lr, bool first_of_dataset) {
   auto& comm = *parts_.comm;
-  Stopwatch clock;
   parts_.optimizer->zero_grad();
   losses::Loss& loss_fn = *parts_.losses.at(batch.dataset_index);
   const std::vector<at::Tensor> params = tensors_of(parts_.parameters);
@@ -123,58 +111,69 @@ double Trainer::train_step(const data::CollatedBatch& batch, double lr, bool& sk
     } clear{loss_fn};
     grad_averager_->begin_step();
     loss_fn.set_final_backward_callback([this] { grad_averager_->arm(); });
-    local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
-    times.compute_s = clock.lap();
-    grad_averager_->finish();
+    local_loss = loss_fn.forward_backward(*parts_.model, batch.inputs);
+    clock_->end(StepClock::kCompute);
+    grad_averager_->finish(/*check_layout=*/first_of_dataset);
   } else {
-    local_loss = loss_fn.forward_backward(*parts_.model, to_model_batch(batch, parts_.device), 1.0);
-    times.compute_s = clock.lap();
-    distributed::average_gradients(comm, params);
+    local_loss = loss_fn.forward_backward(*parts_.model, batch.inputs);
+    clock_->end(StepClock::kCompute);
+    distributed::average_gradients(comm, params, distributed::kDefaultBucketBytes, /*check_layout=*/first_of_dataset);
   }
-  // One small gather brings every rank's loss and compute time: the mean loss (summed in rank order,
-  // so identical everywhere) and the slowest rank's compute, which is what the step waits for.
-  const double local[2] = {local_loss.item<double>(), times.compute_s};
-  const at::Tensor gathered = comm.all_gather(at::tensor(at::ArrayRef<double>(local, 2), at::kDouble)).cpu();
-  const auto all = gathered.accessor<double, 1>();
-  double loss = 0;
-  times.slowest_compute_s = 0;
-  for (int r = 0; r < comm.world_size(); ++r) {
-    loss += all[2 * r];
-    times.slowest_compute_s = std::max(times.slowest_compute_s, all[2 * r + 1]);
-  }
-  loss /= comm.world_size();
-  times.grad_reduce_s = clock.lap();
-  // Gradients are identical on every rank after averaging, so every rank takes the same decision.
+  clock_->end(StepClock::kGradReduce);
+  // The non-finite check, on the device: the averaged gradients' norm is the same on every rank, a
+  // loss is only this rank's, so the flag is agreed with a one-element all-reduce (max).
   const double max_norm = config_.training.max_grad_norm > 0 ? config_.training.max_grad_norm : INFINITY;
-  const double grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
-  skipped = !std::isfinite(loss) || !std::isfinite(grad_norm);
-  if (skipped) {
-    NEG_CHECK(config_.training.nan_policy == "skip", "non-finite ", std::isfinite(loss) ? "gradient" : "loss",
-              " at step ", state_.step + 1, " (loss ", loss, ", grad norm ", grad_norm, ") in ",
-              loss_fn.spec().name, " on dataset '", parts_.dataset_names.at(batch.dataset_index),
-              "'; set training.nan_policy=skip to skip such steps");
-    parts_.optimizer->zero_grad();
-    return loss;
-  }
-  set_learning_rate(*parts_.optimizer, lr);
-  parts_.optimizer->step();
-  times.optimizer_s = clock.lap();
-  return loss;
+  const at::Tensor grad_norm = clip_grad_norm(params, max_norm);
+  at::Tensor found_inf =
+      at::isfinite(local_loss.to(at::kDouble)).logical_and(at::isfinite(grad_norm)).logical_not().to(at::kFloat).reshape({1});
+  comm.all_reduce(found_inf, distributed::ReduceOp::kMax);
+  parts_.optimizer->step(lr, found_inf);
+  clock_->end(StepClock::kOptimizer);
+  window_->add(batch.dataset_index, local_loss, found_inf, state_.step + 1);
+  return local_loss;
 }
 
-void Trainer::log_step(int64_t step, double loss, double lr, double samples_per_s, int dataset,
-                       const StepTimes& times) {
+void Trainer::flush_window(double lr) {
+  if (window_step_dataset_.empty()) return;
+  StepTimes times = clock_->take_means();
+  const LossWindow::Summary summary = window_->take(*parts_.comm, times.compute_s);
+  times.slowest_compute_s = summary.slowest_compute_s;
+  const double seconds = window_wall_.lap();
+  const int64_t steps = static_cast<int64_t>(window_step_dataset_.size());
+  const int64_t global_batch = config_.training.per_device_train_batch_size * parts_.comm->world_size();
+  const double samples_per_s = static_cast<double>((steps - summary.skipped) * global_batch) / std::max(seconds, 1e-9);
+  state_.skipped_steps += summary.skipped;
+  if (summary.skipped > 0) {
+    const int64_t first = summary.first_skipped_step;
+    const int dataset = window_step_dataset_.at(first);
+    NEG_CHECK(config_.training.nan_policy == "skip", "non-finite loss or gradient at step ", first, " (not applied) in ",
+              parts_.losses.at(dataset)->spec().name, " on dataset '", parts_.dataset_names.at(dataset), "'; ",
+              summary.skipped, " such step(s) up to step ", state_.step,
+              "; set training.nan_policy=skip to skip such steps");
+    log::warn0(summary.skipped, " step(s) with a non-finite loss or gradient skipped up to step ", state_.step,
+               " (the first: step ", first, " on dataset '", parts_.dataset_names.at(dataset), "'; ",
+               state_.skipped_steps, " so far)");
+  }
   const distributed::CommStats& comm = parts_.comm->stats();  // cumulative bytes this rank sent
-  metrics_.write({{"type", "train"}, {"step", step}, {"loss", loss}, {"learning_rate", lr},
-                  {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(dataset)},
-                  {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
-                  {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls},
-                  {"time_data_s", times.data_s}, {"time_compute_s", times.compute_s},
-                  {"time_slowest_compute_s", times.slowest_compute_s}, {"time_grad_reduce_s", times.grad_reduce_s},
-                  {"time_optimizer_s", times.optimizer_s}});
+  for (size_t d = 0; d < summary.steps.size(); ++d) {
+    if (summary.steps[d] == 0) continue;
+    last_logged_loss_.at(d) = summary.mean_loss[d];
+    metrics_.write({{"type", "train"}, {"step", state_.step}, {"loss", summary.mean_loss[d]}, {"learning_rate", lr},
+                    {"samples_per_s", samples_per_s}, {"dataset", parts_.dataset_names.at(d)},
+                    {"all_gather_bytes", comm.all_gather_bytes}, {"all_reduce_bytes", comm.all_reduce_bytes},
+                    {"all_gather_calls", comm.all_gather_calls}, {"all_reduce_calls", comm.all_reduce_calls},
+                    {"reduce_scatter_bytes", comm.reduce_scatter_bytes}, {"reduce_scatter_calls", comm.reduce_scatter_calls},
+                    {"time_data_s", times.data_s}, {"time_compute_s", times.compute_s},
+                    {"time_slowest_compute_s", times.slowest_compute_s}, {"time_grad_reduce_s", times.grad_reduce_s},
+                    {"time_optimizer_s", times.optimizer_s}, {"host_reads", host_read_count()},
+                    {"host_reads_steady_steps", steady_step_host_reads_}});
+  }
+  progress_losses_ = format_dataset_losses(parts_.dataset_names, last_logged_loss_);
+  window_step_dataset_.clear();
 }
 
 void Trainer::save(bool final_save) {
+  flush_window(last_lr_);  // the skipped-step count (and nan_policy=abort) before the state is written
   state_.sampler = parts_.data->state();
   const std::string dir = save_checkpoint(config_.output_dir, *parts_.model, *parts_.optimizer, state_, *parts_.comm,
                                           select_loss_parameters(parts_.parameters));
@@ -195,55 +194,31 @@ TrainResult Trainer::run() {
   parts_.model->train(config_.model.dropout);
   if (state_.step == 0) result.initial_metrics = evaluate(0);
 
+  window_ = std::make_unique<LossWindow>(static_cast<int>(parts_.losses.size()), parts_.device);
+  clock_ = std::make_unique<StepClock>(parts_.device);
+  dataset_seen_.assign(parts_.losses.size(), false);
+  last_logged_loss_.assign(parts_.losses.size(), std::numeric_limits<double>::quiet_NaN());
+  progress_losses_ = format_dataset_losses(parts_.dataset_names, last_logged_loss_);
   Progress progress("train", total_steps_ - state_.step, true, "step");
-  auto window_start = std::chrono::steady_clock::now();
-  // Loss means per dataset over the logging window (datasets have different losses and scales).
-  std::vector<double> window_loss(parts_.losses.size(), 0.0);
-  std::vector<int64_t> window_count(parts_.losses.size(), 0);
-  int64_t window_steps = 0;
-  StepTimes window_times;  // summed over the window's steps, skipped ones included
-  int64_t window_timed_steps = 0;
+  window_wall_.lap();
   while (state_.step < total_steps_) {
+    const int64_t reads_before = host_read_count();
     Stopwatch data_clock;
     const data::CollatedBatch batch = parts_.data->next();
-    StepTimes times;
-    times.data_s = data_clock.lap();
-    const double lr = t.learning_rate * lr_factor(t.lr_scheduler_type, state_.step, total_steps_, warmup_);
-    bool skipped = false;
-    const double loss = train_step(batch, lr, skipped, times);
-    window_times += times;
-    ++window_timed_steps;
+    clock_->begin_step(data_clock.lap());
+    last_lr_ = t.learning_rate * lr_factor(t.lr_scheduler_type, state_.step, total_steps_, warmup_);
+    const bool first_of_dataset = !dataset_seen_.at(batch.dataset_index);
+    dataset_seen_[batch.dataset_index] = true;
+    {
+      const StrictSyncScope strict(parts_.device, /*steady_state=*/!first_of_dataset);
+      train_step(batch, last_lr_, first_of_dataset);
+    }
+    window_step_dataset_[state_.step + 1] = batch.dataset_index;
     ++state_.step;
     state_.sampler = parts_.data->state();
-    if (skipped) {
-      ++state_.skipped_steps;
-      log::warn0("step ", state_.step, ": non-finite loss or gradient, step skipped (", state_.skipped_steps,
-                 " so far)");
-    } else {
-      window_loss[batch.dataset_index] += loss;
-      ++window_count[batch.dataset_index];
-      ++window_steps;
-    }
-    std::ostringstream suffix;
-    suffix << "loss " << loss;
-    progress.advance(1, suffix.str());
-    if (window_steps > 0 && (state_.step % std::max<int64_t>(1, t.logging_steps) == 0 || state_.step == total_steps_)) {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      const double samples_per_s = window_steps * global_batch / std::max(seconds, 1e-9);
-      const StepTimes mean_times = window_times * (1.0 / static_cast<double>(window_timed_steps));
-      for (size_t d = 0; d < window_loss.size(); ++d) {
-        if (window_count[d] > 0) {
-          log_step(state_.step, window_loss[d] / window_count[d], lr, samples_per_s, d, mean_times);
-        }
-      }
-      window_times = StepTimes();
-      window_timed_steps = 0;
-      window_start = std::chrono::steady_clock::now();
-      std::fill(window_loss.begin(), window_loss.end(), 0.0);
-      std::fill(window_count.begin(), window_count.end(), 0);
-      window_steps = 0;
-    }
+    if (!first_of_dataset) steady_step_host_reads_ += host_read_count() - reads_before;
+    if (state_.step % std::max<int64_t>(1, t.logging_steps) == 0 || state_.step == total_steps_) flush_window(last_lr_);
+    progress.advance(1, progress_losses_);
     if (t.eval_steps > 0 && state_.step % t.eval_steps == 0 && state_.step < total_steps_) {
       const Metrics metrics = evaluate(state_.step);
       parts_.model->train(config_.model.dropout);
@@ -265,18 +240,24 @@ TrainResult Trainer::run() {
   save(true);
   result.final_model_dir = config_.output_dir + "/final";
   if (comm.rank() == 0) {
-    parts_.model->save(result.final_model_dir);
-    save_loss_parameters(result.final_model_dir, select_loss_parameters(parts_.parameters));
+    parts_.model->save(result.final_model_dir, [&](const std::string& dir) {
+      save_loss_parameters(dir, select_loss_parameters(parts_.parameters));
+    });
     log::info0("final model: ", result.final_model_dir, "; metrics: ", metrics_.path());
-    // The loss and evaluation curves as a PNG; a plotting failure costs the plot, not the run.
+    // The loss and evaluation curves as a PNG; a plotting failure costs the plot, not the run, but a
+    // failed write (full disk) fails the run like every other write.
     const std::string curves = config_.output_dir + "/training_curves.png";
     std::vector<std::string> primary;
     for (const auto& evaluator : parts_.evaluators) primary.push_back(evaluator->primary_metric());
+    std::optional<report::RgbImage> plot;
     try {
-      report::plot_training_curves(metrics_.path(), curves, primary);
-      log::info0("training curves: ", curves);
+      plot = report::render_training_curves(metrics_.path(), primary);
     } catch (const std::exception& e) {
       log::warn0("could not plot the training curves: ", e.what());
+    }
+    if (plot) {
+      report::write_png(curves, *plot);
+      log::info0("training curves: ", curves);
     }
   }
   comm.barrier();

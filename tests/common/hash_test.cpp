@@ -13,7 +13,7 @@ TEST(Fnv1a64, MatchesPublishedTestVectors) {
 }
 
 TEST(Fnv1a64, HashesAStreamPieceByPiece) {
-  EXPECT_EQ(fnv1a64("bar", fnv1a64("foo")), fnv1a64("foobar"));
+  EXPECT_EQ(fnv1a64("bar", 3, fnv1a64("foo")), fnv1a64("foobar"));
 }
 
 TEST(Splitmix64, MatchesTheReferenceGenerator) {

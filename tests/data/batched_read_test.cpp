@@ -279,10 +279,10 @@ TEST_F(BatchedReadSnli, PrefetcherDeliversTheSamplersBatchesInOrder) {
     ASSERT_EQ(got.epoch, expected.epoch);
     ASSERT_EQ(got.step, expected.step);
     ASSERT_EQ(got.sampler_state, reference.state());
-    ASSERT_EQ(got.texts, expected.texts);
-    for (size_t c = 0; c < expected.columns.size(); ++c) {
-      ASSERT_TRUE(got.columns[c].input_ids.equal(expected.columns[c].input_ids));
-      ASSERT_TRUE(got.columns[c].attention_mask.equal(expected.columns[c].attention_mask));
+    ASSERT_EQ(got.inputs.texts, expected.inputs.texts);
+    for (size_t c = 0; c < expected.inputs.columns.size(); ++c) {
+      ASSERT_TRUE(got.inputs.columns[c].input_ids.equal(expected.inputs.columns[c].input_ids));
+      ASSERT_TRUE(got.inputs.columns[c].attention_mask.equal(expected.inputs.columns[c].attention_mask));
     }
   }
 }

@@ -74,14 +74,14 @@ TEST_F(PreparedSnli, PrefetchedBatchesHoldTheTokenizersIdsOfTheSourceRows) {
   Prefetcher prefetcher(std::move(sampler), {reader}, tokenizer.pad_id(), {4, true});
   for (int step = 0; step < 60; ++step) {  // crosses an epoch (50 steps)
     const CollatedBatch batch = prefetcher.next();
-    ASSERT_EQ(batch.columns.size(), 3u);
+    ASSERT_EQ(batch.inputs.columns.size(), 3u);
     for (size_t i = 0; i < batch.rows.size(); ++i) {
       for (size_t c = 0; c < 3; ++c) {
         const std::string& text = table.records[batch.rows[i]].fields[c];
-        ASSERT_EQ(batch.texts[c][i], text);
+        ASSERT_EQ(batch.inputs.texts[c][i], text);
         const auto expected = tokenizer.encode(text, 12);
-        const auto ids = batch.columns[c].input_ids[i];
-        const auto mask = batch.columns[c].attention_mask[i];
+        const auto ids = batch.inputs.columns[c].input_ids[i];
+        const auto mask = batch.inputs.columns[c].attention_mask[i];
         ASSERT_EQ(mask.sum().item<int64_t>(), static_cast<int64_t>(expected.size()));
         for (size_t t = 0; t < expected.size(); ++t) ASSERT_EQ(ids[t].item<int64_t>(), expected[t]);
       }
@@ -157,6 +157,42 @@ TEST_F(PreparedSnli, TruncatedAndCorruptShardsNameTheShard) {
   ASSERT_EQ(::truncate(shard.c_str(), static_cast<off_t>(size / 2)), 0);  // not fs::resize_file (see directory.h)
   EXPECT_NE(error_of([&] { DatasetReader::open(copy.string()); }).find("shard-00002.h5: shard is truncated"),
             std::string::npos);
+  remove_tree(copy.string());
+}
+
+TEST_F(PreparedSnli, TokenIdsBeyondTheVocabularyNameTheShard) {
+  const DatasetManifest manifest = read_manifest(dir_.string());
+  int64_t max_id = -1;
+  for (const auto& shard : manifest.shards) max_id = std::max(max_id, shard.max_token_id);
+  ASSERT_GT(max_id, 5);  // recorded by prepare
+  DatasetRequirements fits;
+  fits.vocab_size = max_id + 1;
+  EXPECT_NO_THROW(DatasetReader::open(dir_.string(), fits));
+  DatasetRequirements smaller;
+  smaller.vocab_size = max_id;
+  smaller.consumer = "MultipleNegativesRankingLoss";
+  const std::string at_open = error_of([&] { DatasetReader::open(dir_.string(), smaller); });
+  EXPECT_NE(at_open.find(".h5: holds token id " + std::to_string(max_id)), std::string::npos) << at_open;
+  EXPECT_NE(at_open.find("vocabulary of " + std::to_string(max_id)), std::string::npos) << at_open;
+
+  // Shards of older manifests (no max_token_id): scanned at open. A manifest that understates the
+  // largest id: every row read is checked too.
+  const fs::path copy = fresh_dir("vocabulary");
+  fs::copy(dir_, copy);
+  DatasetManifest edited = manifest;
+  for (auto& shard : edited.shards) shard.max_token_id = -1;
+  write_manifest(copy.string(), edited);
+  EXPECT_NE(error_of([&] { DatasetReader::open(copy.string(), smaller); }).find("holds token id"), std::string::npos);
+  for (auto& shard : edited.shards) shard.max_token_id = 0;
+  write_manifest(copy.string(), edited);
+  const std::string on_read = error_of([&] {
+    auto reader = DatasetReader::open(copy.string(), smaller);
+    std::vector<int64_t> rows(reader->rows());
+    for (int64_t r = 0; r < reader->rows(); ++r) rows[r] = r;
+    reader->read(rows);
+  });
+  EXPECT_NE(on_read.find("outside the model's vocabulary of " + std::to_string(max_id)), std::string::npos) << on_read;
+  EXPECT_NE(on_read.find(".h5: row "), std::string::npos) << on_read;
   remove_tree(copy.string());
 }
 

@@ -18,6 +18,9 @@ TEST(LocalCommunicator, CollectivesAreTheIdentity) {
   at::Tensor x = at::arange(6, at::kFloat).reshape({2, 3});
   const at::Tensor original = x.clone();
   EXPECT_TRUE(at::equal(comm->all_gather(x), original));
+  EXPECT_TRUE(at::equal(comm->all_gather_rows(x, {2}), original));
+  EXPECT_TRUE(at::equal(comm->reduce_scatter(x, {2}), original));
+  EXPECT_THROW(comm->all_gather_rows(x, {3}), std::exception);
   comm->all_reduce(x, ReduceOp::kSum);
   comm->broadcast(x, 0);
   comm->barrier();
@@ -35,6 +38,19 @@ TEST(LocalGather, WithGradIsIdentityAndPassesGradientThrough) {
   const at::Tensor weights = at::arange(6, at::kDouble).reshape({3, 2}) + 1.0;
   (gathered.global * weights).sum().backward();
   EXPECT_TRUE(at::equal(local.grad(), weights));
+}
+
+TEST(LocalGather, ColumnsAreTheIdentityWithTheirOwnGraphs) {
+  auto comm = make_local_communicator();
+  at::Tensor a = at::ones({3, 2}, at::kDouble).requires_grad_();
+  const at::Tensor b = at::zeros({3}, at::kFloat);
+  const GatheredColumns g = all_gather_columns(*comm, {a, b}, {3});
+  ASSERT_EQ(g.global.size(), 2u);
+  EXPECT_TRUE(g.global[0].is_same(a));
+  EXPECT_TRUE(g.global[1].is_same(b));
+  EXPECT_EQ(g.offset, 0);
+  EXPECT_EQ(g.total, 3);
+  EXPECT_THROW(all_gather_columns(*comm, {a, at::zeros({2})}), std::exception);  // rows differ
 }
 
 TEST(LocalGather, NoGradDetaches) {

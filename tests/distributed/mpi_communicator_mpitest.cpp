@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 namespace negatron::distributed {
 namespace {
 
@@ -114,6 +116,56 @@ TEST(MpiCommunicator, BroadcastFromLastRankAndStats) {
   EXPECT_EQ(comm->stats().broadcast_bytes, comm->rank() == root ? 48 : 0);
   EXPECT_EQ(comm->stats().all_gather_calls, 1);
   EXPECT_EQ(comm->stats().all_gather_bytes, 24);
+}
+
+/// Rank r's rows in the plan tests: rank 0 has none, rank r > 0 has r + 1.
+std::vector<int64_t> plan_rows(int world) {
+  std::vector<int64_t> rows;
+  for (int r = 0; r < world; ++r) rows.push_back(r == 0 ? 0 : r + 1);
+  return rows;
+}
+
+TEST(MpiCommunicator, AllGatherRowsFromThePlanWithAnEmptyRank) {
+  auto comm = make_mpi_communicator();
+  const std::vector<int64_t> rows = plan_rows(comm->world_size());
+  std::vector<at::Tensor> expected;
+  for (int r = 0; r < comm->world_size(); ++r) expected.push_back(gather_piece(r, at::kDouble).narrow(0, 0, rows[r]));
+  const at::Tensor local = gather_piece(comm->rank(), at::kDouble).narrow(0, 0, rows[comm->rank()]);
+  const int64_t before = comm->stats().all_gather_calls;
+  EXPECT_TRUE(at::equal(comm->all_gather_rows(local, rows), at::cat(expected)));
+  EXPECT_EQ(comm->stats().all_gather_calls - before, 1);
+}
+
+TEST(MpiCommunicator, ReduceScatterSumsEachRanksRowsEveryDtype) {
+  auto comm = make_mpi_communicator();
+  const int world = comm->world_size(), rank = comm->rank();
+  for (const std::vector<int64_t>& rows : {plan_rows(world), std::vector<int64_t>(world, 3)}) {  // uneven, even
+    const int64_t total = std::accumulate(rows.begin(), rows.end(), int64_t{0});
+    const int64_t offset = std::accumulate(rows.begin(), rows.begin() + rank, int64_t{0});
+    // Rank r passes (r + 1) * base + r, so the sum is W(W+1)/2 * base + W(W-1)/2.
+    const at::Tensor base = at::arange(total * 2, at::kDouble).reshape({total, 2});
+    for (at::ScalarType dtype : {at::kFloat, at::kDouble, at::kLong, at::kInt}) {
+      const at::Tensor mine = (base * (rank + 1) + rank).to(dtype);
+      const at::Tensor sum = (base * (world * (world + 1) / 2) + world * (world - 1) / 2).to(dtype);
+      const int64_t calls = comm->stats().reduce_scatter_calls, bytes = comm->stats().reduce_scatter_bytes;
+      const at::Tensor got = comm->reduce_scatter(mine.t().contiguous().t(), rows);  // column-major input
+      EXPECT_EQ(got.scalar_type(), dtype);
+      EXPECT_TRUE(at::equal(got, sum.narrow(0, offset, rows[rank]))) << c10::toString(dtype);
+      EXPECT_EQ(comm->stats().reduce_scatter_calls - calls, 1);
+      EXPECT_EQ(comm->stats().reduce_scatter_bytes - bytes, mine.nbytes());
+    }
+  }
+}
+
+TEST(MpiCommunicator, PlanThatDoesNotFitIsRejectedBeforeAnyTraffic) {
+  auto comm = make_mpi_communicator();
+  const int world = comm->world_size();
+  const at::Tensor local = at::zeros({2, 3});
+  // Every rank sees its own mistake, so no rank is left waiting in a collective.
+  EXPECT_THROW(comm->all_gather_rows(local, std::vector<int64_t>(world + 1, 2)), std::exception);
+  EXPECT_THROW(comm->all_gather_rows(local, std::vector<int64_t>(world, 3)), std::exception);
+  EXPECT_THROW(comm->reduce_scatter(at::zeros({2 * world + 1, 3}), std::vector<int64_t>(world, 2)), std::exception);
+  EXPECT_THROW(comm->reduce_scatter(local, std::vector<int64_t>(world, -1)), std::exception);
 }
 
 }  // namespace

@@ -34,6 +34,33 @@ TEST(Nccl, AllGatherUnequalRowsCudaAndCpuInputs) {
   EXPECT_TRUE(at::equal(from_cpu, at::cat(expected)));
 }
 
+TEST(Nccl, AllGatherRowsAndReduceScatterUnequalRowsCudaAndCpu) {
+  // The plan's row counts (rank r: r + 1 rows, so the blocks are padded) and the gather's backward.
+  auto comm = nccl_or_null();
+  if (!comm) GTEST_SKIP() << "no NCCL runtime (needs a GPU on every rank)";
+  const at::Device cuda(at::kCUDA, static_cast<at::DeviceIndex>(comm->local_rank()));
+  const int world = comm->world_size(), rank = comm->rank();
+  std::vector<int64_t> rows;
+  std::vector<at::Tensor> expected;
+  for (int r = 0; r < world; ++r) {
+    rows.push_back(r + 1);
+    expected.push_back(piece(r));
+  }
+  const int64_t calls = comm->stats().all_gather_calls;
+  EXPECT_TRUE(at::equal(comm->all_gather_rows(piece(rank).to(cuda), rows).cpu(), at::cat(expected)));
+  EXPECT_EQ(comm->stats().all_gather_calls - calls, 1);
+  const int64_t total = static_cast<int64_t>(world) * (world + 1) / 2, offset = static_cast<int64_t>(rank) * (rank + 1) / 2;
+  const at::Tensor base = at::arange(total * 3, at::kDouble).reshape({total, 3});
+  const int64_t scatters = comm->stats().reduce_scatter_calls;
+  for (bool on_gpu : {true, false}) {
+    const at::Tensor mine = base * (rank + 1);
+    const at::Tensor got = comm->reduce_scatter(on_gpu ? mine.to(cuda) : mine, rows);
+    EXPECT_EQ(got.device().is_cuda(), on_gpu);
+    EXPECT_TRUE(at::equal(got.cpu(), (base * (world * (world + 1) / 2)).narrow(0, offset, rank + 1)));
+  }
+  EXPECT_EQ(comm->stats().reduce_scatter_calls - scatters, 2);
+}
+
 TEST(Nccl, AllReduceAndBroadcastCudaAndCpu) {
   auto comm = nccl_or_null();
   if (!comm) GTEST_SKIP() << "no NCCL runtime (needs a GPU on every rank)";

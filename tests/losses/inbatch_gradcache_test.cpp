@@ -19,7 +19,7 @@ std::shared_ptr<SentenceEncoder> minilm() {
   return model;
 }
 
-ModelBatch make_batch(SentenceEncoder& model, int columns) {
+model::Batch make_batch(SentenceEncoder& model, int columns) {
   const std::vector<std::vector<std::string>> texts = {
       {"A man is playing a guitar.", "The cat sleeps on the warm windowsill all afternoon.", "Stocks fell sharply.",
        "How do I reset my card PIN?", "Two dogs run through the snow.", "What is the capital of France?",
@@ -29,7 +29,7 @@ ModelBatch make_batch(SentenceEncoder& model, int columns) {
        "A woman is reading.", "Tomorrow it will rain in the north."},
       {"A woman is cooking.", "The dog barks.", "Prices rose.", "My card was declined at the shop.",
        "Cats sleeping indoors.", "Berlin is in Germany.", "He writes a letter.", "It will be sunny."}};
-  ModelBatch batch;
+  model::Batch batch;
   for (int c = 0; c < columns; ++c) {
     batch.columns.push_back(model.tokenize(texts[c]));
     batch.texts.push_back(texts[c]);
@@ -70,7 +70,7 @@ std::unique_ptr<Loss> make(const std::string& name, nlohmann::json params) {
 
 // The reference for dropout on: plain loss on embeddings made mini-batch by mini-batch with grad,
 // in the same order (hence with the same dropout masks) as GradCache's first pass.
-at::Tensor chunked_reference(Loss& plain, SentenceEncoder& model, const ModelBatch& batch, int64_t mini_batch) {
+at::Tensor chunked_reference(Loss& plain, SentenceEncoder& model, const model::Batch& batch, int64_t mini_batch) {
   GradCacheOptions o;
   o.mini_batch_size = mini_batch;
   EmbeddingBatch embeddings;
@@ -104,15 +104,15 @@ TEST_P(CachedEqualsPlain, DropoutOff) {
   const Case c = GetParam();
   auto model = minilm();
   model->eval();
-  const ModelBatch batch = make_batch(*model, c.columns);
+  const model::Batch batch = make_batch(*model, c.columns);
   auto plain = make(c.name, c.params);
   nlohmann::json cached_params = c.params;
   cached_params["mini_batch_size"] = c.mini_batch;
   auto cached = make("Cached" + c.name, cached_params);
 
-  const double plain_loss = plain->forward_backward(*model, batch, 0.5).item<double>();
+  const double plain_loss = plain->forward_backward(*model, batch).item<double>();
   const auto plain_grads = take_grads(*model);
-  const double cached_loss = cached->forward_backward(*model, batch, 0.5).item<double>();
+  const double cached_loss = cached->forward_backward(*model, batch).item<double>();
   const auto cached_grads = take_grads(*model);
   EXPECT_NEAR(cached_loss, plain_loss, 1e-5 * std::abs(plain_loss));
   const double worst = worst_relative(cached_grads, plain_grads);
@@ -126,7 +126,7 @@ TEST_P(CachedEqualsPlain, DropoutOnReplaysMasks) {
   if (!c.dropout_on) GTEST_SKIP() << "covered by the other cases";
   auto model = minilm();
   model->train();
-  const ModelBatch batch = make_batch(*model, c.columns);
+  const model::Batch batch = make_batch(*model, c.columns);
   auto plain = make(c.name, c.params);
   nlohmann::json cached_params = c.params;
   cached_params["mini_batch_size"] = c.mini_batch;
@@ -176,7 +176,7 @@ TEST(CachedMatryoshka, CacheMovesOutside) {
 
   auto model = minilm();
   model->eval();
-  const ModelBatch batch = make_batch(*model, 2);
+  const model::Batch batch = make_batch(*model, 2);
   args.params["loss"] = {{"name", "MultipleNegativesRankingLoss"}};
   auto plain = make_loss("MatryoshkaLoss", args);
   const double plain_loss = plain->forward_backward(*model, batch).item<double>();
@@ -191,7 +191,7 @@ TEST(CachedLosses, RngStateAfterwardsIsTheFirstPassState) {
   // Step 3 replays and then restores: the generator continues as if only the first pass ran.
   auto model = minilm();
   model->train();
-  const ModelBatch batch = make_batch(*model, 2);
+  const model::Batch batch = make_batch(*model, 2);
   auto cached = make("CachedMultipleNegativesRankingLoss", {{"mini_batch_size", 3}});
   at::manual_seed(5);
   cached->forward_backward(*model, batch);

@@ -46,6 +46,21 @@ TEST(LossErrors, BadEnumValuesNameTheParameter) {
   EXPECT_NE(message.find("unknown parameter 'margin'"), std::string::npos) << message;
 }
 
+TEST(LossErrors, TileSizeMustBeNullZeroOrPositive) {
+  for (const char* name : {"MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss", "GISTEmbedLoss",
+                           "CachedMultipleNegativesRankingLoss"}) {
+    for (const nlohmann::json& bad : {nlohmann::json(-1), nlohmann::json("big"), nlohmann::json(2.5)}) {
+      const std::string message = error_of([&] { make(name, {{"tile_size", bad}}); });
+      EXPECT_NE(message.find("parameter 'tile_size' must be null (auto), 0 (never tile) or a positive integer, got " +
+                             bad.dump()),
+                std::string::npos)
+          << name << ": " << message;
+    }
+    EXPECT_NO_THROW(make(name, {{"tile_size", nullptr}}));
+    EXPECT_NO_THROW(make(name, {{"tile_size", 0}}));
+  }
+}
+
 TEST(LossErrors, WrongColumnCountListsInputs) {
   auto loss = make("TripletLoss");
   EmbeddingBatch batch;

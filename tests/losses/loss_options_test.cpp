@@ -1,9 +1,7 @@
 // Declared loss options through the registry: a pure-function loss registered with no class of its
 // own, every declared loss resolving to a fixed point that holds each described parameter, and the
-// set of losses that still read parameters by hand (shrinks to empty as they are converted).
+// cached losses taking both their plain loss's parameters and GradCache's.
 #include <gtest/gtest.h>
-
-#include <set>
 
 #include "losses/pure_loss.h"
 #include "support/error_of.h"
@@ -59,13 +57,8 @@ nlohmann::json required_parameters(const std::string& name) {
 }
 
 TEST(LossOptions, EveryDeclaredLossResolvesToAFixedPointHoldingEveryParameter) {
-  std::set<std::string> by_hand;
   for (const std::string& name : loss_names()) {
-    std::vector<options::FieldDoc> fields;
-    if (!loss_parameters(name, fields)) {
-      by_hand.insert(name);
-      continue;
-    }
+    const std::vector<options::FieldDoc> fields = loss_option_docs(name);
     nlohmann::json spec = required_parameters(name);
     spec["name"] = name;
     const nlohmann::json resolved = resolve_loss_spec(spec);
@@ -77,10 +70,23 @@ TEST(LossOptions, EveryDeclaredLossResolvesToAFixedPointHoldingEveryParameter) {
     }
     if (name != "DenoisingAutoEncoderLoss") EXPECT_NO_THROW(make_loss_from_spec(resolved, {})) << name;  // needs a model
   }
-  // The losses whose files another branch is rewriting; converting one removes it here.
-  EXPECT_EQ(by_hand, (std::set<std::string>{"CachedGISTEmbedLoss", "CachedMultipleNegativesRankingLoss",
-                                            "CachedMultipleNegativesSymmetricRankingLoss", "GISTEmbedLoss",
-                                            "MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss"}));
+}
+
+TEST(LossOptions, CachedLossesTakeThePlainLossesParametersAndGradCaches) {
+  const nlohmann::json resolved = resolve_loss_spec({{"name", "CachedMultipleNegativesSymmetricRankingLoss"}});
+  EXPECT_EQ(resolved, nlohmann::json({{"name", "CachedMultipleNegativesSymmetricRankingLoss"},
+                                      {"scale", 20.0},
+                                      {"similarity_fct", "cos_sim"},
+                                      {"gather_across_devices", nullptr},
+                                      {"tile_size", nullptr},
+                                      {"mini_batch_size", 32},
+                                      {"mini_batch_num_tokens", nullptr},
+                                      {"show_progress_bar", false}}));
+  const std::string message = error_of([] { make("CachedGISTEmbedLoss", {{"mini_batch_sise", 8}}); });
+  EXPECT_NE(message.find("CachedGISTEmbedLoss: unknown parameter 'mini_batch_sise' (did you mean 'mini_batch_size'?"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("temperature"), std::string::npos) << message;  // the plain loss's keys are listed too
 }
 
 TEST(LossOptions, ErrorsNameTheLossAndThePath) {
@@ -90,7 +96,7 @@ TEST(LossOptions, ErrorsNameTheLossAndThePath) {
             std::string::npos)
       << message;
   message = error_of([] { make("GlobalOrthogonalRegularizationLoss", {{"mean_weight", "high"}}); });
-  EXPECT_NE(message.find("GlobalOrthogonalRegularizationLoss: parameter 'mean_weight' must be a number, got \"high\""),
+  EXPECT_NE(message.find("GlobalOrthogonalRegularizationLoss: parameter 'mean_weight' must be a finite number, got \"high\""),
             std::string::npos)
       << message;
   message = error_of([] {

@@ -26,7 +26,7 @@ std::shared_ptr<SentenceEncoder> minilm() {
 }
 
 /// This rank's 7 (anchor, positive) rows: a rank-dependent rotation of 10 pairs.
-ModelBatch rank_batch(SentenceEncoder& model, int rank, int step) {
+model::Batch rank_batch(SentenceEncoder& model, int rank, int step) {
   const std::vector<std::string> anchors = {
       "A man is playing a guitar.", "The cat sleeps on the warm windowsill.", "Stocks fell sharply.",
       "How do I reset my card PIN?", "Two dogs run through the snow.", "What is the capital of France?",
@@ -35,7 +35,7 @@ ModelBatch rank_batch(SentenceEncoder& model, int rank, int step) {
       "Someone plays an instrument.", "A cat naps in the sun.", "Markets dropped today.", "Changing my card PIN",
       "Dogs playing in snow.", "Paris is the capital of France.", "A woman is reading.", "Tomorrow it will rain.",
       "The railway service was delayed.", "A bicycle was repaired."};
-  ModelBatch batch;
+  model::Batch batch;
   batch.texts.resize(2);
   for (int i = 0; i < 7; ++i) {
     const size_t k = static_cast<size_t>(3 * rank + 2 * step + i) % anchors.size();
@@ -66,7 +66,7 @@ void check(const std::string& name, nlohmann::json params) {
   const std::vector<at::Tensor> parameters = model->parameters();
   distributed::OverlappedGradientAverager averager(*comm, parameters);
   for (int step = 0; step < 2; ++step) {
-    const ModelBatch batch = rank_batch(*model, comm->rank(), step);
+    const model::Batch batch = rank_batch(*model, comm->rank(), step);
     zero_grads(parameters);
     const int64_t before_reference = comm->stats().all_reduce_calls;
     const double want_loss = loss->forward_backward(*model, batch).item<double>();

@@ -2,6 +2,8 @@
 import csv
 import json
 import os
+import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -23,6 +25,24 @@ def run_negatron(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run([negatron_bin(), *map(str, args)], capture_output=True, text=True, **kwargs)
     if check:
         assert result.returncode == 0, f"negatron {' '.join(map(str, args))} failed:\n{result.stderr}"
+    return result
+
+
+def prepare_datasets(root, model, sources) -> dict:
+    """`negatron prepare` of every {name: [input, prepare args...]} into root/ds_<name>; returns {name: folder}."""
+    out = {}
+    for name, args in sources.items():
+        out[name] = Path(root) / f"ds_{name}"
+        run_negatron("prepare", "--model", model, "--input", *args, "--output", out[name], "--no-progress")
+    return out
+
+
+def run_negatron_ranks(ranks: int, *args, check=True) -> subprocess.CompletedProcess:
+    """Runs the CLI under `mpirun -np ranks` (the environment allows root and oversubscription)."""
+    command = [shutil.which("mpirun") or "mpirun", "-np", str(ranks), negatron_bin(), *map(str, args)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if check:
+        assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stderr}"
     return result
 
 
@@ -88,6 +108,46 @@ def write_jsonl(path: Path, texts, key="text"):
         for t in texts:
             f.write(json.dumps({key: t}, ensure_ascii=False) + "\n")
     return path
+
+
+# In the output of a refused command, any of these means a crash or a library message that reached the
+# user bare instead of an error naming the file and key.
+CRASH_OR_BARE_MESSAGES = ("terminate called", "Segmentation fault", "H5Fclose failed", "H5Dclose failed",
+                          "[json.exception", "yaml-cpp", "index out of range in self", "vector::_M_default_append",
+                          "filesystem error", "Exception raised from")
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, *expected, context=""):
+    """The command exited 1 with every `expected` text in its stderr, and neither crashed nor let a bare
+    library message through."""
+    where = f"{context}: " if context else ""
+    assert result.returncode == 1, f"{where}rc={result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    for text in expected:
+        assert str(text) in result.stderr, f"{where}{text!r} not in:\n{result.stderr[-3000:]}"
+    for bad in CRASH_OR_BARE_MESSAGES:
+        assert bad not in result.stderr, f"{where}{bad!r} in:\n{result.stderr[-3000:]}"
+
+
+def snli_triplets(path: Path, rows: int) -> Path:
+    """The header and the first `rows` (anchor, positive, negative) rows of SNLI dev, as TSV."""
+    path.write_text("".join((DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)[:rows + 1]))
+    return path
+
+
+def prepare_triplets(model, triplets: Path, output: Path) -> Path:
+    run_negatron("prepare", "--model", model, "--input", triplets, "--columns", "anchor,positive,negative",
+                 "--output", output, "--no-progress")
+    return output
+
+
+def edit_safetensors_header(path: Path, edit):
+    """Rewrites a safetensors file's JSON header with edit(header) (a dict), keeping the data."""
+    data = path.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    edit(header)
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + n:])
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Cached (GradCache) losses against sentence-transformers' cached classes on the tiny random BERT
 (dropout off): loss and every parameter gradient to 1e-4 relative, for mini-batch sizes that do and
-do not divide the batch. Cached == plain with dropout on (RNG replay) is tested in C++
+do not divide the batch, untiled and tiled (tile_size). Cached == plain with dropout on (RNG replay) is tested in C++
 (tests/losses/inbatch_gradcache_test.cpp), where both runs share one generator."""
 import warnings
 
@@ -38,6 +38,15 @@ def test_cached_mnrl(tiny, mini_batch, columns):
           tiny, columns)
 
 
+def test_cached_mnrl_tiled(tiny):
+    # The loss of the cached embeddings in tiles of 4 x 4 (6 rows, 18 candidates per direction).
+    check("CachedMultipleNegativesRankingLoss", {"mini_batch_size": 4, "directions": ALL, "tile_size": 4,
+                                                 "hardness_mode": "all_negatives", "hardness_strength": 3.0},
+          lambda m: st.CachedMultipleNegativesRankingLoss(m, mini_batch_size=4, directions=tuple(ALL),
+                                                         hardness_mode="all_negatives", hardness_strength=3.0),
+          tiny, 3)
+
+
 def test_cached_mnrl_token_budget(tiny):
     check("CachedMultipleNegativesRankingLoss", {"mini_batch_size": 2, "mini_batch_num_tokens": 20},
           lambda m: st.CachedMultipleNegativesRankingLoss(m, mini_batch_size=2, mini_batch_num_tokens=20), tiny, 2)
@@ -50,10 +59,11 @@ def test_cached_mnsrl(tiny):
               lambda m: st.CachedMultipleNegativesSymmetricRankingLoss(m, mini_batch_size=4), tiny, 2)
 
 
-@pytest.mark.parametrize("mini_batch", [4, 2])
-def test_cached_gist(tiny, tiny_guide, mini_batch):
+@pytest.mark.parametrize("mini_batch,tile_size", [(4, None), (2, None), (2, 1)])
+def test_cached_gist(tiny, tiny_guide, mini_batch, tile_size):
     guide = SentenceTransformer(str(tiny_guide), device="cpu")
-    check("CachedGISTEmbedLoss", {"guide": str(tiny_guide), "mini_batch_size": mini_batch, "margin": 0.02},
+    check("CachedGISTEmbedLoss", {"guide": str(tiny_guide), "mini_batch_size": mini_batch, "margin": 0.02,
+                                  "tile_size": tile_size},
           lambda m: st.CachedGISTEmbedLoss(m, guide, mini_batch_size=mini_batch, margin=0.02), tiny, 3)
 
 

@@ -4,7 +4,7 @@ import shutil
 import struct
 
 import pytest
-from conftest import run_negatron, write_jsonl
+from conftest import edit_safetensors_header, run_negatron, write_jsonl
 
 
 @pytest.fixture
@@ -23,15 +23,6 @@ def encode_error(model_dir, tmp_path):
     return result.stderr
 
 
-def rewrite_header(path, edit):
-    data = path.read_bytes()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    edit(header)
-    text = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + n:])
-
-
 def test_truncated_safetensors(model_copy, tmp_path):
     weights = model_copy / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
@@ -47,7 +38,7 @@ def test_header_length_beyond_file(model_copy, tmp_path):
 
 
 def test_missing_tensor(model_copy, tmp_path):
-    rewrite_header(model_copy / "model.safetensors",
+    edit_safetensors_header(model_copy / "model.safetensors",
                    lambda h: h.pop("encoder.layer.3.attention.self.key.weight"))
     err = encode_error(model_copy, tmp_path)
     assert "missing tensor 'encoder.layer.3.attention.self.key.weight'" in err
@@ -56,7 +47,7 @@ def test_missing_tensor(model_copy, tmp_path):
 def test_wrong_shape(model_copy, tmp_path):
     def edit(h):
         h["embeddings.LayerNorm.weight"]["shape"] = [2, 192]
-    rewrite_header(model_copy / "model.safetensors", edit)
+    edit_safetensors_header(model_copy / "model.safetensors", edit)
     err = encode_error(model_copy, tmp_path)
     assert "embeddings.LayerNorm.weight" in err and "shape" in err
 
@@ -64,7 +55,7 @@ def test_wrong_shape(model_copy, tmp_path):
 def test_offsets_out_of_range(model_copy, tmp_path):
     def edit(h):
         h["pooler.dense.bias"]["data_offsets"] = [10**12, 10**12 + 1536]
-    rewrite_header(model_copy / "model.safetensors", edit)
+    edit_safetensors_header(model_copy / "model.safetensors", edit)
     err = encode_error(model_copy, tmp_path)
     assert "pooler.dense.bias" in err and "out of range" in err
 
@@ -80,7 +71,7 @@ def test_unknown_architecture(model_copy, tmp_path):
 def test_garbage_header(model_copy, tmp_path):
     weights = model_copy / "model.safetensors"
     weights.write_bytes(struct.pack("<Q", 5) + b"{not json")
-    assert "not valid JSON" in encode_error(model_copy, tmp_path)
+    assert "invalid JSON" in encode_error(model_copy, tmp_path)
 
 
 def test_pickle_only_checkpoint(model_copy, tmp_path):

@@ -7,11 +7,11 @@ from float32_tolerance import ENCODER_STEPS, assert_float32_close
 from loss_harness import make_tiny_st_model
 
 
-def negatron_encode(model_dir, texts, tmp_path, *extra):
+def negatron_encode(model_dir, texts, tmp_path, *extra, batch_size=32):
     inputs = write_jsonl(tmp_path / "texts.jsonl", texts)
     output = tmp_path / "out.h5"
     run_negatron("encode", "--model", model_dir, "--input", inputs, "--column", "text", "--output", output,
-                 "--batch-size", 32, "--no-progress", *extra)
+                 "--batch-size", batch_size, "--no-progress", *extra)
     with h5py.File(output) as f:
         return f["embeddings"][:], dict(f["embeddings"].attrs)
 
@@ -29,6 +29,16 @@ def test_minilm_matches_sentence_transformers(minilm, tmp_path):
     assert ours.shape == theirs.shape == (len(texts), 384)
     assert attrs["normalized"] == 1
     assert_float32_close(ours, theirs, ENCODER_STEPS, f"all-MiniLM-L6-v2, {len(texts)} texts")
+
+
+def test_identical_texts_in_one_batch_embed_identically(minilm, tmp_path):
+    # Retrieval evaluation breaks exact score ties by corpus id, as sentence-transformers does; that
+    # needs a text's embedding not to depend on the other rows of its batch (100 rows: more than one
+    # attention chunk, lengths that vary).
+    texts = mixed_sentences(100)
+    texts[5] = texts[95] = texts[50]
+    ours, _ = negatron_encode(minilm, texts, tmp_path, batch_size=100)
+    assert (ours[5] == ours[50]).all() and (ours[95] == ours[50]).all()
 
 
 @pytest.mark.parametrize(

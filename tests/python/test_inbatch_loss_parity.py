@@ -1,6 +1,6 @@
 """Part B losses (in-batch negatives and wrappers) against sentence-transformers' own classes.
 Embedding level: the same float64 embeddings through `negatron loss` and ST's loss, loss and every
-column gradient to 1e-6 relative. Model level: the tiny random BERT (dropout off), loss and every
+column gradient to 1e-6 relative, untiled and (on a subset) tiled (tile_size). Model level: the tiny random BERT (dropout off), loss and every
 parameter gradient to 1e-4 relative. Run with -s to see the worst relative error per loss."""
 import warnings
 from collections import defaultdict
@@ -42,7 +42,7 @@ def check_embedding(name, params, st_loss, columns, labels=None, rtol=1e-6):
     ref, ref_grads = st_embedding_loss(st_loss, columns, labels)
     errs = [compare(loss, ref, rtol=rtol, what=f"{name} loss")]
     errs += [compare(g, r, rtol=rtol, what=f"{name} grad {i}") for i, (g, r) in enumerate(zip(grads, ref_grads))]
-    record(name, *errs)
+    record(name + (" (tiled)" if (params or {}).get("tile_size") else ""), *errs)
 
 
 # ---- MultipleNegativesRankingLoss -----------------------------------------------------------------
@@ -63,34 +63,52 @@ for negatives in (0, 1, 3):
                        "dot_score"))
 
 
-@pytest.mark.parametrize("negatives,directions,partition,hardness,strength,similarity", MNRL_CASES)
-def test_mnrl_embedding(negatives, directions, partition, hardness, strength, similarity):
+def check_mnrl(negatives, directions, partition, hardness, strength, similarity, **extra):
     scale = 20.0 if similarity == "cos_sim" else 0.5
     fct = util.cos_sim if similarity == "cos_sim" else util.dot_score
     columns = embeddings(f"mnrl{negatives}{directions}{partition}{hardness}{similarity}", 2 + negatives)
     params = {"scale": scale, "similarity_fct": similarity, "directions": directions, "partition_mode": partition,
-              "hardness_mode": hardness, "hardness_strength": strength}
+              "hardness_mode": hardness, "hardness_strength": strength, **extra}
     ref = st.MultipleNegativesRankingLoss(StubSTModel(D), scale=scale, similarity_fct=fct,
                                           directions=tuple(directions), partition_mode=partition,
                                           hardness_mode=hardness, hardness_strength=strength)
     check_embedding("MultipleNegativesRankingLoss", params, ref, columns)
 
 
-def test_mnrl_duplicates_and_zero_rows():
+@pytest.mark.parametrize("negatives,directions,partition,hardness,strength,similarity", MNRL_CASES)
+def test_mnrl_embedding(negatives, directions, partition, hardness, strength, similarity):
+    check_mnrl(negatives, directions, partition, hardness, strength, similarity)
+
+
+# Tiled (tile_size 5 on 12 rows: 3 row tiles, the last partial) against sentence-transformers, on a
+# subset of the grid; tiled == untiled to 1e-12 on the whole grid is tests/losses/tiled_softmax_test.cpp.
+@pytest.mark.parametrize("negatives,directions,partition,hardness,strength,similarity", [
+    (1, ALL, "joint", "all_negatives", 9.0, "cos_sim"),
+    (3, ["query_to_doc", "doc_to_query"], "per_direction", None, 0.0, "cos_sim"),
+    (1, ["query_to_doc"], "joint", "hard_negatives", 5.0, "cos_sim"),
+    (3, ["query_to_doc"], "joint", "in_batch_negatives", 5.0, "cos_sim"),
+    (0, ["query_to_doc"], "joint", None, 0.0, "dot_score"),
+])
+def test_mnrl_tiled_embedding(negatives, directions, partition, hardness, strength, similarity):
+    check_mnrl(negatives, directions, partition, hardness, strength, similarity, tile_size=5)
+
+
+@pytest.mark.parametrize("tile_size", [None, 1])
+def test_mnrl_duplicates_and_zero_rows(tile_size):
     columns = embeddings("mnrl-dup", 3)
     columns[1][5] = columns[1][2]  # duplicate positives: tied logits
     columns[2][0] = columns[0][0]  # a hard negative equal to its anchor
     ref = st.MultipleNegativesRankingLoss(StubSTModel(D), directions=tuple(ALL))
-    check_embedding("MultipleNegativesRankingLoss", {"directions": ALL}, ref, columns)
+    check_embedding("MultipleNegativesRankingLoss", {"directions": ALL, "tile_size": tile_size}, ref, columns)
 
 
-@pytest.mark.parametrize("negatives", [0, 1])
-def test_mnsrl_embedding(negatives):
+@pytest.mark.parametrize("negatives,tile_size", [(0, None), (1, None), (1, 7)])
+def test_mnsrl_embedding(negatives, tile_size):
     columns = embeddings(f"mnsrl{negatives}", 2 + negatives)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = st.MultipleNegativesSymmetricRankingLoss(StubSTModel(D), scale=10.0)
-    check_embedding("MultipleNegativesSymmetricRankingLoss", {"scale": 10.0}, ref, columns)
+    check_embedding("MultipleNegativesSymmetricRankingLoss", {"scale": 10.0, "tile_size": tile_size}, ref, columns)
 
 
 def test_mnrl_refuses_what_st_refuses():
@@ -141,8 +159,10 @@ GIST_CASES = [(cols, strategy, margin, ca, cp) for cols in (2, 3) for strategy, 
               for ca in (True, False) for cp in (True, False)]
 
 
-@pytest.mark.parametrize("columns_count,strategy,margin,contrast_anchors,contrast_positives", GIST_CASES)
-def test_gist_embedding(hf_tokenizer, columns_count, strategy, margin, contrast_anchors, contrast_positives):
+@pytest.mark.parametrize("columns_count,strategy,margin,contrast_anchors,contrast_positives,tile_size",
+                         [(*case, None) for case in GIST_CASES] +
+                         [(3, "relative", 0.05, True, True, 5), (2, "absolute", 0.1, True, False, 2)])
+def test_gist_embedding(hf_tokenizer, columns_count, strategy, margin, contrast_anchors, contrast_positives, tile_size):
     columns = embeddings(f"gist{columns_count}{strategy}{margin}", columns_count)
     rng = np.random.default_rng(11)
     # A guide correlated with the model (so some, not all, candidates are masked as false negatives).
@@ -150,11 +170,11 @@ def test_gist_embedding(hf_tokenizer, columns_count, strategy, margin, contrast_
     guide[1][3] = guide[0][7]  # a guided false negative
     kwargs = dict(temperature=0.05, margin_strategy=strategy, margin=margin, contrast_anchors=contrast_anchors,
                   contrast_positives=contrast_positives)
-    loss, grads = run_embedding_loss("GISTEmbedLoss", kwargs, columns, guide=guide)
+    loss, grads = run_embedding_loss("GISTEmbedLoss", {**kwargs, "tile_size": tile_size}, columns, guide=guide)
     ref, ref_grads = st_gist(hf_tokenizer, columns, guide, **kwargs)
     errs = [compare(loss, ref, what="GIST loss")]
     errs += [compare(g, r, what=f"GIST grad {i}") for i, (g, r) in enumerate(zip(grads, ref_grads))]
-    record("GISTEmbedLoss", *errs)
+    record("GISTEmbedLoss" + (" (tiled)" if tile_size else ""), *errs)
 
 
 # ---- MatryoshkaLoss -------------------------------------------------------------------------------

@@ -18,17 +18,21 @@ REQUIRED = {
     "MatryoshkaLoss": {"loss": {"name": "CoSENTLoss"}, "matryoshka_dims": [8, 32, 16]},
     "Matryoshka2dLoss": {"loss": {"name": "CoSENTLoss"}, "matryoshka_dims": [8, 32, 16]},
     "AdaptiveLayerLoss": {"loss": {"name": "CoSENTLoss"}},
+    "GISTEmbedLoss": {"guide": "guide-model"},
+    "CachedGISTEmbedLoss": {"guide": "guide-model"},
 }
+IN_BATCH = {"MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss", "GISTEmbedLoss",
+            "CachedMultipleNegativesRankingLoss", "CachedMultipleNegativesSymmetricRankingLoss", "CachedGISTEmbedLoss"}
 # Where negatron differs from ST's signature on purpose. SoftmaxLoss: the loss function is cross-entropy
 # (ST's default, not configurable); embedding_dimension, required by ST, defaults to the model's (null), and
 # sentence_embedding_dimension is its name before ST 6, kept as an alias.
+# The in-batch losses: tile_size is negatron's (tiled softmax), and gather_across_devices defaults to null, the
+# run's distributed.gather_across_devices (on), so that every rank contrasts with the global batch (ST's default
+# False shrinks the negatives at world size > 1).
 NOT_IN_NEGATRON = {"SoftmaxLoss": {"loss_fct"}}
-NOT_IN_ST = {"SoftmaxLoss": {"sentence_embedding_dimension", "embedding_dimension"}}
-# Losses that still read their parameters by hand (their files are being rewritten on another branch):
-# print-config shows their parameters as given.
-UNDECLARED = {"MultipleNegativesRankingLoss", "MultipleNegativesSymmetricRankingLoss", "GISTEmbedLoss",
-              "CachedMultipleNegativesRankingLoss", "CachedMultipleNegativesSymmetricRankingLoss",
-              "CachedGISTEmbedLoss"}
+NOT_IN_ST = {"SoftmaxLoss": {"sentence_embedding_dimension", "embedding_dimension"},
+             **{name: {"tile_size"} for name in IN_BATCH}}
+DEFAULT_ON_PURPOSE = {name: {"gather_across_devices": None} for name in IN_BATCH}
 
 
 def registered_losses():
@@ -53,6 +57,8 @@ def st_default(value):
     from sentence_transformers.losses import (BatchHardTripletLossDistanceFunction, SiameseDistanceMetric,
                                               TripletDistanceMetric)
 
+    if not callable(value):
+        return list(value) if isinstance(value, tuple) else value
     for holder in (SiameseDistanceMetric, TripletDistanceMetric, BatchHardTripletLossDistanceFunction):
         for name, member in vars(holder).items():
             if member is value or getattr(member, "__func__", None) is value:
@@ -61,20 +67,20 @@ def st_default(value):
         return value.__name__
     if hasattr(value, "forward"):
         return type(value).__name__
-    return value
+    return list(value) if isinstance(value, tuple) else value
 
 
 def st_signature_defaults(name):
     import sentence_transformers.losses as st
 
-    parameters = inspect.signature(getattr(st, name)).parameters
+    parameters = inspect.signature(getattr(st, name).__init__).parameters  # __init__: past @deprecated
     return {key: st_default(p.default) for key, p in parameters.items()
-            if key != "model" and p.default is not inspect.Parameter.empty}
+            if key not in ("self", "model") and p.default is not inspect.Parameter.empty}
 
 
 def test_print_config_shows_every_default_and_it_is_sentence_transformers_own(tmp_path):
-    names = [n for n in registered_losses() if n not in UNDECLARED]
-    assert len(names) >= 20, names
+    names = registered_losses()
+    assert len(names) >= 29 and IN_BATCH <= set(names), names
     resolved = print_config(tmp_path, [{"name": n, **REQUIRED.get(n, {})} for n in names])
     for name, shown in zip(names, resolved):
         assert shown["name"] == name
@@ -83,6 +89,7 @@ def test_print_config_shows_every_default_and_it_is_sentence_transformers_own(tm
             if key in NOT_IN_NEGATRON.get(name, set()):
                 continue
             assert key in shown, f"{name}: print-config lacks '{key}' (ST default {default!r}): {shown}"
+            default = DEFAULT_ON_PURPOSE.get(name, {}).get(key, default)
             assert shown[key] == default, f"{name}.{key}: negatron default {shown[key]!r}, ST {default!r}"
         extra = set(shown) - set(expected) - {"name"} - set(REQUIRED.get(name, {})) - NOT_IN_ST.get(name, set())
         assert not extra, f"{name}: parameters ST does not have: {extra}"
@@ -103,9 +110,17 @@ def test_wrapped_loss_is_resolved_once_with_its_own_defaults(tmp_path):
     assert matryoshka_2d["kl_temperature"] == 0.3
 
 
-def test_undeclared_losses_keep_their_parameters_as_given(tmp_path):
-    [mnrl] = print_config(tmp_path, [{"name": "MultipleNegativesRankingLoss", "scale": 25}])
-    assert mnrl == {"name": "MultipleNegativesRankingLoss", "scale": 25}
+def test_cached_losses_show_their_plain_losses_parameters_and_grad_caches(tmp_path):
+    [cached, symmetric] = print_config(tmp_path, [
+        {"name": "CachedMultipleNegativesRankingLoss", "scale": 25, "hardness_mode": "hard_negatives"},
+        {"name": "CachedMultipleNegativesSymmetricRankingLoss", "mini_batch_num_tokens": 512, "tile_size": 64}])
+    assert cached == {"name": "CachedMultipleNegativesRankingLoss", "scale": 25.0, "similarity_fct": "cos_sim",
+                      "gather_across_devices": None, "tile_size": None, "directions": ["query_to_doc"],
+                      "partition_mode": "joint", "hardness_mode": "hard_negatives", "hardness_strength": 0.0,
+                      "mini_batch_size": 32, "mini_batch_num_tokens": None, "show_progress_bar": False}
+    assert symmetric == {"name": "CachedMultipleNegativesSymmetricRankingLoss", "scale": 20.0,
+                         "similarity_fct": "cos_sim", "gather_across_devices": None, "tile_size": 64,
+                         "mini_batch_size": 32, "mini_batch_num_tokens": 512, "show_progress_bar": False}
 
 
 @pytest.mark.parametrize("loss, message", [
@@ -113,9 +128,13 @@ def test_undeclared_losses_keep_their_parameters_as_given(tmp_path):
      "config key 'datasets.0.loss': CoSENTLoss: unknown parameter 'scael' (did you mean 'scale'? "
      "valid: scale, similarity_fct)"),
     ({"name": "ContrastiveLoss", "margin": "big"},
-     "ContrastiveLoss: parameter 'margin' must be a number, got \"big\""),
+     "ContrastiveLoss: parameter 'margin' must be a finite number, got \"big\""),
     ({"name": "MegaBatchMarginLoss", "mini_batch_size": 12.5},
-     "MegaBatchMarginLoss: parameter 'mini_batch_size' must be an integer, got 12.5"),
+     "MegaBatchMarginLoss: parameter 'mini_batch_size' must be an integer in range, got 12.5"),
+    ({"name": "CachedGISTEmbedLoss", "guide": "g", "mini_batch_sise": 8},
+     "CachedGISTEmbedLoss: unknown parameter 'mini_batch_sise' (did you mean 'mini_batch_size'?"),
+    ({"name": "MultipleNegativesRankingLoss", "directions": ["query_to_doc", "doc_to_qeury"]},
+     "MultipleNegativesRankingLoss: unknown direction 'doc_to_qeury'"),
     ({"name": "MatryoshkaLoss", "matryoshka_dims": [8], "loss": {"name": "CoSENTLoss", "simlarity_fct": "x"}},
      "MatryoshkaLoss: parameter 'loss': CoSENTLoss: unknown parameter 'simlarity_fct' (did you mean "
      "'similarity_fct'?"),
@@ -145,7 +164,9 @@ def test_loss_help_lists_parameters_with_defaults_and_docs():
     for parameter in ("loss: null", "matryoshka_dims: []", "n_dims_per_step: 1", 'layer_weighting: "uniform"'):
         assert parameter in wrapper, wrapper
     assert "has no parameters" in run_negatron("loss", "--name", "ContrastiveTensionLoss", "--help").stdout
-    assert "not declared yet" in run_negatron("loss", "--name", "GISTEmbedLoss", "--help").stdout
+    gist = run_negatron("loss", "--name", "CachedGISTEmbedLoss", "--help").stdout
+    for parameter in ('guide: ""', "temperature: 0.01", "tile_size: null", "mini_batch_size: 32"):
+        assert parameter in gist, gist
     assert "did you mean 'BatchHardTripletLoss'" in run_negatron("loss", "--name", "BatchHardTriplet", "--help").stdout
 
 

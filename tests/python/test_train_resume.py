@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
-from conftest import DATA, negatron_bin, run_negatron
+from conftest import DATA, negatron_bin, prepare_triplets, run_negatron, snli_triplets
 from loss_harness import make_tiny_st_model
 
 
@@ -19,11 +19,7 @@ from loss_harness import make_tiny_st_model
 def setup(tmp_path_factory, minilm):
     root = tmp_path_factory.mktemp("resume")
     model = make_tiny_st_model(root, minilm, pooling_mode="mean", normalize=True)
-    triplets = root / "triplets.tsv"
-    triplets.write_text("".join((DATA / "snli" / "triplets_dev.tsv").read_text().splitlines(True)[:97]))
-    dataset = root / "ds"
-    run_negatron("prepare", "--model", model, "--input", triplets, "--columns", "anchor,positive,negative",
-                 "--output", dataset, "--no-progress")
+    dataset = prepare_triplets(model, snli_triplets(root / "triplets.tsv", 96), root / "ds")
     pairs = root / "pairs.tsv"
     pairs.write_text("".join((DATA / "snli" / "pairs_dev.tsv").read_text().splitlines(True)[:97]))
     run_negatron("prepare", "--model", model, "--input", pairs, "--columns", "sentence1,sentence2", "--label", "label",

@@ -145,7 +145,7 @@ TEST(CurvePlot, WritesADecodablePngFromMetricsJsonl) {
     out << "{\"type\": \"train\", \"step\": 13";  // a run killed mid-line leaves a partial record
   }
   const fs::path png = dir.path() / "training_curves.png";
-  plot_training_curves(metrics.string(), png.string(), {"sts-test_spearman_cosine"});
+  write_png(png.string(), render_training_curves(metrics.string(), {"sts-test_spearman_cosine"}));
   ASSERT_TRUE(fs::exists(png));
   EXPECT_FALSE(fs::exists(png.string() + ".tmp"));
   const RgbImage image = decode_png(read_file(png));

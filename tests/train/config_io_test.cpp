@@ -99,5 +99,69 @@ TEST(ConfigIo, InvalidYamlNamesLine) {
   EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
 }
 
+TEST(ConfigIo, EveryOutOfRangeValueIsRefusedByName) {
+  // key=value -> the key named in the error (each value is the first bad one on its side of the range).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"training.adam_beta1=1.5", "training.adam_beta1"},
+      {"training.adam_beta1=-0.1", "training.adam_beta1"},
+      {"training.adam_beta2=1", "training.adam_beta2"},
+      {"training.adam_epsilon=0", "training.adam_epsilon"},
+      {"training.adam_epsilon=-1e-8", "training.adam_epsilon"},
+      {"training.weight_decay=-0.01", "training.weight_decay"},
+      {"training.learning_rate=-1e-5", "training.learning_rate"},
+      {"training.warmup_steps=-3", "training.warmup_steps"},
+      {"training.warmup_ratio=1.5", "training.warmup_ratio"},
+      {"training.num_train_epochs=-1", "training.num_train_epochs"},
+      {"training.max_steps=-5", "training.max_steps"},
+      {"training.max_steps=0", "training.max_steps"},
+      {"training.max_grad_norm=-1", "training.max_grad_norm"},
+      {"training.seed=-1", "training.seed"},
+      {"training.eval_steps=-1", "training.eval_steps"},
+      {"training.save_steps=-1", "training.save_steps"},
+      {"training.save_total_limit=-2", "training.save_total_limit"},
+      {"training.logging_steps=0", "training.logging_steps"},
+      {"training.threads=-4", "training.threads"},
+      {"training.per_device_train_batch_size=0", "training.per_device_train_batch_size"},
+      {"model.max_seq_length=-128", "model.max_seq_length"},
+      {"datasets.0.weight=0", "datasets.0.weight"},
+      {"distributed.collective_timeout_s=-1", "distributed.collective_timeout_s"},
+      {"distributed.check_replicas_every=-1", "distributed.check_replicas_every"},
+      {"output_dir=''", "output_dir"},
+      {"datasets.0.loss={name: 7}", "datasets.0.loss"},
+      {"datasets.0.loss={scale: 3}", "datasets.0.loss"},
+      {"training.learning_rate=1e999", "training.learning_rate"},
+      {"training.max_steps=99999999999999999999", "training.max_steps"},
+      {"training.adam_beta1=.nan", "training.adam_beta1"},
+  };
+  for (const auto& [assignment, key] : cases) {
+    const std::string e = error_of(kMinimal, {assignment});
+    EXPECT_NE(e.find("'" + key + "'"), std::string::npos) << assignment << " -> " << e;
+    EXPECT_NE(e.find("test.yaml"), std::string::npos) << assignment << " -> " << e;
+  }
+  const std::string evaluator = std::string(kMinimal) +
+      "evaluators: [{type: EmbeddingSimilarityEvaluator, path: s.tsv, columns: [a, b], score_column: s}]\n";
+  for (const auto& [assignment, key] : std::vector<std::pair<std::string, std::string>>{
+           {"evaluators.0.score_scale=0", "evaluators.0.score_scale"},
+           {"evaluators.0.score_scale=-5", "evaluators.0.score_scale"},
+           {"evaluators.0.batch_size=0", "evaluators.0.batch_size"},
+           {"evaluators.0.corpus_chunk_size=0", "evaluators.0.corpus_chunk_size"}}) {
+    const std::string e = error_of(evaluator, {assignment});
+    EXPECT_NE(e.find("'" + key + "'"), std::string::npos) << assignment << " -> " << e;
+  }
+}
+
+TEST(ConfigIo, BoundaryValuesAreAccepted) {
+  const TrainConfig c = parse_config(kMinimal, "test.yaml",
+                                     {"training.adam_beta1=0", "training.adam_beta2=0.999999", "training.warmup_ratio=1",
+                                      "training.warmup_steps=0", "training.max_grad_norm=0", "model.max_seq_length=0",
+                                      "training.max_steps=1", "training.save_total_limit=0"});
+  EXPECT_EQ(c.training.max_steps, 1);
+}
+
+TEST(ConfigIo, BadOverrideValueIsNamed) {
+  const std::string e = error_of(kMinimal, {"training.learning_rate=[1, 2"});
+  EXPECT_NE(e.find("--set training.learning_rate=[1, 2"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace negatron::train
