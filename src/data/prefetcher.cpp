@@ -62,12 +62,41 @@ Prefetcher::~Prefetcher() {
   thread_.join();
 }
 
+namespace {
+
+/// Every tensor of a delivered batch, for recordStream.
+std::vector<at::Tensor> tensors_of(const model::Batch& batch) {
+  std::vector<at::Tensor> out;
+  for (const auto& c : batch.columns) {
+    for (const at::Tensor& t : {c.input_ids, c.attention_mask, c.token_type_ids, c.layout.index, c.layout.cu_seqlens}) {
+      if (t.defined()) out.push_back(t);
+    }
+  }
+  if (batch.labels.defined()) out.push_back(batch.labels);
+  return out;
+}
+
+/// What a waiting batch holds in memory: its tensors and texts.
+int64_t batch_bytes(const model::Batch& batch) {
+  int64_t bytes = 0;
+  for (const at::Tensor& t : tensors_of(batch)) bytes += static_cast<int64_t>(t.nbytes());
+  for (const auto& column : batch.texts) {
+    for (const auto& text : column) bytes += static_cast<int64_t>(sizeof(std::string) + text.size());
+  }
+  return bytes;
+}
+
+}  // namespace
+
 void Prefetcher::run() {
   try {
     while (true) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [&] { return stopping_ || static_cast<int64_t>(ready_.size()) < options_.window; });
+        changed_.wait(lock, [&] {
+          return stopping_ || (static_cast<int64_t>(ready_.size()) < options_.window &&
+                               (ready_.empty() || waiting_bytes_ < options_.max_bytes));
+        });
         if (stopping_) return;
       }
       SamplerBatch batch = sampler_.next();
@@ -75,8 +104,10 @@ void Prefetcher::run() {
                                              /*pinned=*/options_.device.is_cuda());
       collated.sampler_state = sampler_.state();
       Ready ready = deliver(std::move(collated));
+      ready.bytes = batch_bytes(ready.batch.inputs);
       {
         std::lock_guard<std::mutex> lock(mutex_);
+        waiting_bytes_ += ready.bytes;
         ready_.push_back(std::move(ready));
       }
       changed_.notify_all();
@@ -110,21 +141,11 @@ Prefetcher::Ready Prefetcher::deliver(CollatedBatch host) const {
   return out;
 }
 
-namespace {
 
-/// Every tensor of a delivered batch, for recordStream.
-std::vector<at::Tensor> tensors_of(const model::Batch& batch) {
-  std::vector<at::Tensor> out;
-  for (const auto& c : batch.columns) {
-    for (const at::Tensor& t : {c.input_ids, c.attention_mask, c.token_type_ids, c.layout.index, c.layout.cu_seqlens}) {
-      if (t.defined()) out.push_back(t);
-    }
-  }
-  if (batch.labels.defined()) out.push_back(batch.labels);
-  return out;
+int64_t Prefetcher::waiting() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return static_cast<int64_t>(ready_.size());
 }
-
-}  // namespace
 
 CollatedBatch Prefetcher::next() {
   std::unique_lock<std::mutex> lock(mutex_);
@@ -132,6 +153,7 @@ CollatedBatch Prefetcher::next() {
   if (ready_.empty()) std::rethrow_exception(error_);
   Ready ready = std::move(ready_.front());
   ready_.pop_front();
+  waiting_bytes_ -= ready.bytes;
   state_ = ready.batch.sampler_state;
   lock.unlock();
   changed_.notify_all();

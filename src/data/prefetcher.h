@@ -1,6 +1,7 @@
 #pragma once
 // Reads and collates this rank's batches on a background thread, a bounded window ahead of the
-// consumer: memory is window x batch, never the dataset. Each batch carries the sampler state to
+// consumer: at most `window` batches and, past the first, at most `max_bytes` of them wait, so
+// memory is a few batches (one or two at global batches of tens of thousands), never the dataset. Each batch carries the sampler state to
 // store in a checkpoint taken after it; restoring that state resumes with the very next batch.
 // Collation also records where each column's real tokens are (model::TokenLayout), so the encoder
 // packs tokens without reading the device. For a GPU, the thread collates into pinned host memory and
@@ -34,12 +35,14 @@ struct CollatedBatch {
 };
 
 struct PrefetchOptions {
-  /// Batches read ahead of the consumer.
+  /// Batches read ahead of the consumer, at most.
   int64_t window = 8;
   /// Also return raw texts (datasets prepared with --keep-text).
   bool with_text = false;
   /// Where next() delivers batches (a CUDA device: pinned buffers, copies on a side stream).
   at::Device device = at::kCPU;
+  /// No further batch is read ahead while the waiting ones hold this many bytes (one always may wait).
+  int64_t max_bytes = int64_t{64} << 20;
 };
 
 /// Reads and collates one batch on the host (what the prefetch thread does); exposed for tests and
@@ -61,10 +64,13 @@ class Prefetcher {
   CollatedBatch next();
   /// The state to checkpoint now: resuming from it continues after the last batch returned.
   nlohmann::json state() const { return state_; }
+  /// Batches read ahead and waiting for next().
+  int64_t waiting() const;
 
  private:
   struct Ready {
     CollatedBatch batch;
+    int64_t bytes = 0;
     std::shared_ptr<c10::Event> copied;  // recorded on the copy stream after the batch's copies (GPU only)
   };
   void run();
@@ -77,9 +83,10 @@ class Prefetcher {
   PrefetchOptions options_;
   int64_t steps_per_epoch_;
   nlohmann::json state_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Ready> ready_;
+  int64_t waiting_bytes_ = 0;
   std::exception_ptr error_;
   bool stopping_ = false;
   std::thread thread_;

@@ -12,7 +12,7 @@ std::unique_ptr<Loss> make_mega_batch_margin(const MegaBatchMarginOptions& optio
   const LossSpec spec{"MegaBatchMarginLoss", 2, 2, LabelKind::kNone, "(anchor, positive) pairs | none"};
   auto loss = std::make_unique<PureLoss<MegaBatchMarginOptions>>(spec, mega_batch_margin_loss, options);
   if (!options.use_mini_batched_version) return loss;
-  return std::make_unique<GradCacheLoss>(std::move(loss), options.grad_cache(), spec.name);
+  return std::make_unique<GradCacheLoss>(std::move(loss), options.cache, spec.name);
 }
 
 }  // namespace

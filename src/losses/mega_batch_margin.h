@@ -12,7 +12,6 @@
 //   sentence_transformers/sentence_transformer/losses/mega_batch_margin.py (ST 6.0.1).
 #include <ATen/ATen.h>
 
-#include <optional>
 #include <vector>
 
 #include "losses/gradcache.h"
@@ -23,21 +22,16 @@ struct MegaBatchMarginOptions {
   double positive_margin = 0.8;
   double negative_margin = 0.3;
   bool use_mini_batched_version = true;
-  int64_t mini_batch_size = 50;
-  std::optional<int64_t> mini_batch_num_tokens;
-  bool show_progress_bar = false;
+  GradCacheOptions cache = {/*mini_batch_size=*/50};
   template <class V>
   void visit(V& v) {
     v("positive_margin", positive_margin, "cosine an anchor's own positive should reach");
     v("negative_margin", negative_margin, "cosine the hardest other positive should stay under");
     v("use_mini_batched_version", use_mini_batched_version, "embed in mini-batches with GradCache (same result)");
-    v("mini_batch_size", mini_batch_size, "rows per mini-batch when mini-batched");
-    v("mini_batch_num_tokens", mini_batch_num_tokens, "cut mini-batches by token count instead (null: by rows)");
-    v("show_progress_bar", show_progress_bar, "accepted for sentence-transformers configs; ignored");
+    cache.visit(v);
   }
-  GradCacheOptions grad_cache() const { return {mini_batch_size, mini_batch_num_tokens}; }
   void validate() const {
-    if (use_mini_batched_version) grad_cache().validate();
+    if (use_mini_batched_version) cache.validate();
   }
 };
 

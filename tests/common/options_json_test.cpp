@@ -79,7 +79,7 @@ TEST(OptionsJson, MissingKeysKeepDefaultsAndGivenOnesAreRead) {
 
 TEST(OptionsJson, WrongTypesNameTheKeyPathAndTheExpectedType) {
   EXPECT_NE(error_of([] { read_outer(Json::parse(R"({"inner": {"steps": 1.5}})")); })
-                .find("config key 'inner.steps' must be an integer, got 1.5"),
+                .find("config key 'inner.steps' must be an integer in range, got 1.5"),
             std::string::npos);
   EXPECT_NE(error_of([] { read_outer(Json::parse(R"({"on": "yes"})")); })
                 .find("config key 'on' must be true or false, got \"yes\""),
@@ -90,7 +90,7 @@ TEST(OptionsJson, WrongTypesNameTheKeyPathAndTheExpectedType) {
   EXPECT_NE(error_of([] { read_outer(Json::parse(R"({"sizes": 4})")); }).find("'sizes' must be a list, got 4"),
             std::string::npos);
   EXPECT_NE(error_of([] { read_outer(Json::parse(R"({"rate": [1]})"), kStrict); })
-                .find("parameter 'rate' must be a number, got [1]"),
+                .find("parameter 'rate' must be a finite number, got [1]"),
             std::string::npos);
 }
 

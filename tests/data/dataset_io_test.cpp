@@ -4,8 +4,10 @@
 
 #include "support/error_of.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 #include "common/check.h"
@@ -111,6 +113,34 @@ TEST_F(PreparedSnli, PrefetcherStateResumesWithTheNextBatch) {
   sampler.restore(saved);
   Prefetcher resumed(std::move(sampler), {reader}, 0, {3, false});
   for (int i = 5; i < 12; ++i) ASSERT_EQ(resumed.next().rows, expected[i]);
+}
+
+TEST_F(PreparedSnli, PrefetcherReadsAheadByCountAndByBytes) {
+  auto reader = DatasetReader::open(dir_.string());
+  SamplerOptions options;
+  options.batch_size_global = 32;
+  auto make = [&](int64_t max_bytes) {
+    PrefetchOptions prefetch;
+    prefetch.window = 5;
+    prefetch.max_bytes = max_bytes;
+    return std::make_unique<Prefetcher>(
+        MultiDatasetSampler({std::make_shared<BatchSampler>(sampler_source(reader), options)}), std::vector<std::shared_ptr<const DatasetReader>>{reader},
+        0, prefetch);
+  };
+  // Waits until the prefetch thread has read what it may (it never takes back a batch it read).
+  auto settled = [](const Prefetcher& prefetcher, int64_t target) {
+    for (int i = 0; i < 2000 && prefetcher.waiting() < target; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return prefetcher.waiting();
+  };
+  EXPECT_EQ(settled(*make(int64_t{1} << 30), 5), 5);  // bounded by the window
+  auto by_bytes = make(1);                            // any batch fills the budget: one waits
+  EXPECT_EQ(settled(*by_bytes, 1), 1);
+  const std::vector<int64_t> first = by_bytes->next().rows;
+  EXPECT_EQ(settled(*by_bytes, 1), 1);
+  EXPECT_NE(by_bytes->next().rows, first);
 }
 
 TEST_F(PreparedSnli, RequirementsFailBeforeTraining) {
