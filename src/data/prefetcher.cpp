@@ -141,7 +141,6 @@ Prefetcher::Ready Prefetcher::deliver(CollatedBatch host) const {
   return out;
 }
 
-
 int64_t Prefetcher::waiting() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return static_cast<int64_t>(ready_.size());

@@ -9,8 +9,6 @@
 
 namespace negatron::losses {
 
-/// `locals` share this rank's rows; `rank_rows` is the batch plan's row count per rank (empty:
-/// unknown, exchanged first). Without gathering: offset 0, total = local rows.
 /// `context` with a loss's gather_across_devices parameter applied; null keeps the run's setting
 /// (distributed.gather_across_devices).
 LossContext with_gather_parameter(LossContext context, std::optional<bool> gather_across_devices);
@@ -18,6 +16,8 @@ inline constexpr const char* kGatherDoc =
     "contrast with every rank's candidates (null: distributed.gather_across_devices, on by default; "
     "sentence-transformers defaults to false)";
 
+/// `locals` share this rank's rows; `rank_rows` is the batch plan's row count per rank (empty:
+/// unknown, exchanged first). Without gathering: offset 0, total = local rows.
 distributed::GatheredColumns gather_candidates(const LossContext& context, const std::vector<at::Tensor>& locals,
                                                const std::vector<int64_t>& rank_rows);
 
