@@ -195,6 +195,8 @@ def train_flops_per_row(args, task):
     d, f, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
     weights = layers * (4 * d * d + 2 * d * f)
     tokenizer = Tokenizer.from_file(str(Path(args.model) / "tokenizer.json"))
+    tokenizer.no_padding()  # tokenizer.json may pad every text to max_length: count real tokens only
+    tokenizer.no_truncation()
     table = read_rows(TASKS[task]["data"])
     texts = [r[i] for r in table["rows"] for i, v in enumerate(r) if isinstance(v, str)]
     limit = max_seq_length(args, task)

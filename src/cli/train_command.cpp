@@ -2,6 +2,7 @@
 #include <ATen/Parallel.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -90,6 +91,17 @@ std::shared_ptr<data::DatasetReader> open_dataset(const train::DatasetOptions& d
   requirements.label_kind = spec.labels;
   requirements.consumer = spec.name + " (dataset '" + dataset.name + "')";
   return data::DatasetReader::open(dataset.path, requirements);
+}
+
+/// The loss's label check (SoftmaxLoss: classes in range), run by the prefetch thread on host batches:
+/// a bad label fails the job naming the dataset and row, and the training step reads nothing back.
+std::function<void(const data::CollatedBatch&)> label_check(const losses::Loss& loss, const std::string& dataset_path) {
+  return [&loss, dataset_path](const data::CollatedBatch& batch) {
+    if (!batch.inputs.labels.defined()) return;
+    if (auto problem = loss.label_problem(batch.inputs.labels)) {
+      NEG_FAIL(dataset_path, ": row ", batch.rows.at(problem->row), ": ", loss.spec().name, ": ", problem->message);
+    }
+  };
 }
 
 report::ModelCard model_card(const train::TrainConfig& config, const model::SentenceEncoder& model,
@@ -199,6 +211,7 @@ int run_train(const TrainArgs& args) {
   data::PrefetchOptions prefetch;
   prefetch.with_text = with_text;
   prefetch.device = runtime.device;
+  for (size_t i = 0; i < config.datasets.size(); ++i) prefetch.checks.push_back(label_check(*parts.losses[i], config.datasets[i].path));
   parts.data = std::make_unique<data::Prefetcher>(std::move(sampler), readers, model->tokenizer().pad_id(), prefetch);
   for (const auto& evaluator : config.evaluators) parts.evaluators.push_back(train::make_evaluator(evaluator));
   parts.model = model;

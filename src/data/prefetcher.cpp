@@ -103,6 +103,8 @@ void Prefetcher::run() {
       CollatedBatch collated = collate_batch(*readers_.at(batch.dataset_index), batch, pad_id_, options_.with_text,
                                              /*pinned=*/options_.device.is_cuda());
       collated.sampler_state = sampler_.state();
+      const auto dataset = static_cast<size_t>(collated.dataset_index);
+      if (dataset < options_.checks.size() && options_.checks[dataset]) options_.checks[dataset](collated);
       Ready ready = deliver(std::move(collated));
       ready.bytes = batch_bytes(ready.batch.inputs);
       {

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -43,6 +44,9 @@ struct PrefetchOptions {
   at::Device device = at::kCPU;
   /// No further batch is read ahead while the waiting ones hold this many bytes (one always may wait).
   int64_t max_bytes = int64_t{64} << 20;
+  /// checks[i] (if set) sees each host-side batch of dataset i before it is delivered (a loss's label
+  /// values); what it throws fails next() with its message.
+  std::vector<std::function<void(const CollatedBatch&)>> checks;
 };
 
 /// Reads and collates one batch on the host (what the prefetch thread does); exposed for tests and

@@ -61,6 +61,7 @@ class AdaptiveLayerLoss : public Loss {
   at::Tensor compute(const EmbeddingBatch& batch) override;
   at::Tensor forward(model::SentenceEncoder& model, const model::Batch& batch) override;
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
+  std::optional<LabelProblem> label_problem(const at::Tensor& labels) const override { return inner_->label_problem(labels); }
 
  private:
   std::unique_ptr<Loss> inner_;

@@ -70,6 +70,7 @@ class GradCacheLoss : public Loss {
     inner_->add_side_inputs(model, batch, embeddings);
   }
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
+  std::optional<LabelProblem> label_problem(const at::Tensor& labels) const override { return inner_->label_problem(labels); }
 
   const GradCacheOptions& options() const { return options_; }
   Loss& inner() { return *inner_; }

@@ -56,6 +56,9 @@ void check_labels(const LossSpec& spec, const at::Tensor& labels, int64_t rows) 
 void Loss::validate(const EmbeddingBatch& batch) const {
   check_columns(spec(), batch.columns.size());
   check_labels(spec(), batch.labels, batch.columns.front().size(0));
+  if (batch.labels.defined() && batch.labels.is_cpu()) {
+    if (auto problem = label_problem(batch.labels)) NEG_FAIL(spec().name, ": row ", problem->row, ": ", problem->message);
+  }
 }
 
 void Loss::validate(const model::Batch& batch) const {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,12 @@ struct EmbeddingBatch {
   /// Every rank's row count in rank order, from the batch plan (model::Batch::rank_rows); in-batch
   /// losses gather with it and exchange no sizes. Empty: unknown (the gather exchanges them).
   std::vector<int64_t> rank_rows;
+};
+
+/// A label value the loss cannot take: its position in the batch and why.
+struct LabelProblem {
+  int64_t row = 0;
+  std::string message;
 };
 
 struct LossContext {
@@ -71,6 +78,11 @@ class Loss {
   /// embeddings). forward() and the wrappers (GradCache, Matryoshka, AdaptiveLayer) call it.
   virtual void add_side_inputs(model::SentenceEncoder& /*model*/, const model::Batch& /*batch*/,
                                EmbeddingBatch& /*embeddings*/) {}
+
+  /// Checks label values on the host (SoftmaxLoss: classes in [0, num_labels)); by default every value
+  /// is fine. Training runs it on the prefetch thread before the labels reach the device, so a step
+  /// reads nothing back for it; validate() runs it where the labels already are on the host.
+  virtual std::optional<LabelProblem> label_problem(const at::Tensor& /*host_labels*/) const { return std::nullopt; }
 
   /// Trainable parameters the loss owns (SoftmaxLoss classifier, DAE decoder); saved with the model.
   virtual std::vector<at::Tensor> parameters() { return {}; }

@@ -50,6 +50,7 @@ class MatryoshkaLoss : public Loss {
     inner_->add_side_inputs(model, batch, embeddings);
   }
   std::vector<at::Tensor> parameters() override { return inner_->parameters(); }
+  std::optional<LabelProblem> label_problem(const at::Tensor& labels) const override { return inner_->label_problem(labels); }
 
  private:
   std::unique_ptr<Loss> inner_;

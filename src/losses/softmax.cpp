@@ -2,7 +2,6 @@
 
 #include <torch/nn/modules/linear.h>
 
-#include "common/host_read.h"
 #include "losses/registry.h"
 
 namespace negatron::losses {
@@ -26,11 +25,19 @@ class SoftmaxLoss : public Loss {
               classifier_->options.in_features() / options_.feature_count());
     if (classifier_->weight.scalar_type() != x.scalar_type() || classifier_->weight.device() != x.device())
       classifier_->to(x.device(), x.scalar_type());
-    const at::Tensor labels = batch.labels.to(x.device()).view(-1);
-    const int64_t low = read_scalar<int64_t>(labels.min()), high = read_scalar<int64_t>(labels.max());
-    NEG_CHECK(low >= 0 && high < num_labels_, "SoftmaxLoss: labels must lie in [0, num_labels = ", num_labels_,
-              "), got values from ", low, " to ", high);
-    return at::cross_entropy_loss(classifier_->forward(x), labels);
+    return at::cross_entropy_loss(classifier_->forward(x), batch.labels.to(x.device()).view(-1));
+  }
+
+  std::optional<LabelProblem> label_problem(const at::Tensor& labels) const override {
+    const at::Tensor flat = labels.reshape(-1).to(at::kLong).contiguous();
+    const int64_t* values = flat.data_ptr<int64_t>();
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      if (values[i] < 0 || values[i] >= num_labels_) {
+        return LabelProblem{i, "label " + std::to_string(values[i]) + " is outside [0, num_labels = " +
+                                   std::to_string(num_labels_) + ")"};
+      }
+    }
+    return std::nullopt;
   }
 
   std::vector<at::Tensor> parameters() override { return classifier_->parameters(); }

@@ -48,6 +48,18 @@ at::Tensor narrow_mask(const at::Tensor& mask, int64_t rows, int64_t begin, int6
 
 }  // namespace
 
+at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                                 double p) {
+  if (p == 0.0 || !q.is_cpu()) return at::scaled_dot_product_attention(q, k, v, mask, p);
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).mul_(1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  if (mask.defined() && mask.scalar_type() == at::kBool) {
+    scores.masked_fill_(mask.logical_not(), -std::numeric_limits<double>::infinity());
+  } else if (mask.defined()) {
+    scores.add_(mask);
+  }
+  return at::matmul(parallel_dropout(at::softmax(scores, -1), p, true), v);
+}
+
 at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias,
                                   const TokenPacking* packing) {
   const int64_t rows = packing ? packing->layout().rows() : 0;
@@ -75,9 +87,8 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mas
         const at::Tensor padded = chunk.unpack(t.narrow(0, token_begin, tokens));  // [b, w, D]
         return padded.view({padded.size(0), padded.size(1), heads_, -1}).transpose(1, 2);
       };
-      at::Tensor context = at::scaled_dot_product_attention(split_heads(q), split_heads(k), split_heads(v),
-                                                            narrow_mask(mask, rows, begin, end, width),
-                                                            is_training() ? dropout_ : 0.0);
+      at::Tensor context = dot_product_attention(split_heads(q), split_heads(k), split_heads(v),
+                                     narrow_mask(mask, rows, begin, end, width), is_training() ? dropout_ : 0.0);
       outputs.push_back(chunk.pack(context.transpose(1, 2).flatten(2)));
       token_begin += tokens;
     }
@@ -94,8 +105,8 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mas
     const double lowest = -std::numeric_limits<float>::max();
     mask = bias.masked_fill(key_mask.logical_not(), lowest).to(x.dtype());
   }
-  at::Tensor context = at::scaled_dot_product_attention(split_heads(query_(x)), split_heads(key_(x)),
-                                                        split_heads(value_(x)), mask, is_training() ? dropout_ : 0.0);
+  at::Tensor context = dot_product_attention(split_heads(query_(x)), split_heads(key_(x)), split_heads(value_(x)), mask,
+                                 is_training() ? dropout_ : 0.0);
   context = context.transpose(1, 2).flatten(2);  // [B, T, D]
   if (packing) context = packing->pack(context);
   return out_ ? out_(context) : context;
@@ -109,7 +120,7 @@ FeedForward::FeedForward(torch::nn::Module& layer, const TransformerConfig& c) :
   norm = output_group->register_module("LayerNorm", make_norm(c));
 }
 
-at::Tensor FeedForward::forward(const at::Tensor& x, torch::nn::Dropout& dropout) {
+at::Tensor FeedForward::forward(const at::Tensor& x, Dropout& dropout) {
   return norm(dropout(output(apply_activation(act, intermediate(x)))) + x);
 }
 
@@ -120,7 +131,7 @@ BertLayer::BertLayer(const TransformerConfig& c) {
   attention_dense_ = attention_output->register_module("dense", torch::nn::Linear(c.hidden_size, c.hidden_size));
   attention_norm_ = attention_output->register_module("LayerNorm", make_norm(c));
   ffn_ = FeedForward(*this, c);
-  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout_ = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor BertLayer::forward(const at::Tensor& x, const at::Tensor& key_mask, const TokenPacking* packing) {
@@ -139,7 +150,7 @@ BertModel::BertModel(const TransformerConfig& c) : config_(c) {
   token_type_ = embeddings->register_module("token_type_embeddings",
                                             torch::nn::Embedding(std::max<int64_t>(c.type_vocab_size, 1), c.hidden_size));
   embedding_norm_ = embeddings->register_module("LayerNorm", make_norm(c));
-  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout_ = register_module("dropout", Dropout(c.hidden_dropout_prob));
   auto encoder = add_group(*this, "encoder");
   auto layer_list = add_group(*encoder, "layer");
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {

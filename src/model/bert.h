@@ -2,12 +2,12 @@
 // BERT encoder as Hugging Face's BertModel: word + position + token-type embeddings, post-LayerNorm
 // layers with GELU feed-forward, key-padding attention mask. Module and parameter names follow the
 // HF state dict ("encoder.layer.0.attention.self.query.weight"), so weights load by name.
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "model/dropout.h"
 #include "model/token_packing.h"
 #include "model/transformer.h"
 
@@ -33,13 +33,19 @@ class SelfAttention : public torch::nn::Module {
   torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, out_{nullptr};
 };
 
+/// at::scaled_dot_product_attention(q, k, v, mask, dropout_p). On the CPU with dropout its math path
+/// is written out (scores, mask, softmax, dropout, values: what ATen runs there too) so that the
+/// probabilities' dropout is parallel_dropout instead of ATen's serial Bernoulli draw.
+at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                                 double dropout_p);
+
 /// The post-LayerNorm feed-forward block of BERT-style layers, registered on `layer` under HF's
 /// names: intermediate.dense, output.dense, output.LayerNorm.
 struct FeedForward {
   FeedForward() = default;
   FeedForward(torch::nn::Module& layer, const TransformerConfig& config);
   /// LayerNorm(dropout(output(act(intermediate(x)))) + x).
-  at::Tensor forward(const at::Tensor& x, torch::nn::Dropout& dropout);
+  at::Tensor forward(const at::Tensor& x, Dropout& dropout);
 
   std::string act;
   torch::nn::Linear intermediate{nullptr}, output{nullptr};
@@ -57,7 +63,7 @@ class BertLayer : public torch::nn::Module {
   torch::nn::Linear attention_dense_{nullptr};
   torch::nn::LayerNorm attention_norm_{nullptr};
   FeedForward ffn_;
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 
 class BertModel : public TransformerEncoder {
@@ -72,7 +78,7 @@ class BertModel : public TransformerEncoder {
   TransformerConfig config_;
   torch::nn::Embedding word_{nullptr}, position_{nullptr}, token_type_{nullptr};
   torch::nn::LayerNorm embedding_norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   std::vector<std::shared_ptr<BertLayer>> layers_;
   torch::nn::Linear pooler_{nullptr};
 };

@@ -7,6 +7,7 @@
 #include <torch/nn/modules/normalization.h>
 
 #include "common/check.h"
+#include "model/dropout.h"
 
 namespace negatron::model {
 namespace {
@@ -119,7 +120,7 @@ at::Tensor BertDecoder::forward(TransformerEncoder& body, const at::Tensor& inpu
   const at::Tensor positions = at::arange(length, input_ids.options().dtype(at::kLong));
   at::Tensor x = at::embedding(word, input_ids) + body_param("embeddings.token_type_embeddings.weight")[0] +
                  at::embedding(body_param("embeddings.position_embeddings.weight"), positions).unsqueeze(0);
-  x = at::dropout(norm(x, body_param, "embeddings.LayerNorm"), hidden_p, training);
+  x = parallel_dropout(norm(x, body_param, "embeddings.LayerNorm"), hidden_p, training);
 
   const at::Tensor cross_mask = encoder_mask.ne(0).view({batch, 1, 1, sources});
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
@@ -128,7 +129,7 @@ at::Tensor BertDecoder::forward(TransformerEncoder& body, const at::Tensor& inpu
     at::Tensor context = at::scaled_dot_product_attention(
         split(linear(x, body_param, self + "self.query"), length), split(linear(x, body_param, self + "self.key"), length),
         split(linear(x, body_param, self + "self.value"), length), {}, attention_p, /*is_causal=*/true);
-    x = norm(at::dropout(linear(merge(context), body_param, self + "output.dense"), hidden_p, training) + x, body_param,
+    x = norm(parallel_dropout(linear(merge(context), body_param, self + "output.dense"), hidden_p, training) + x, body_param,
              self + "output.LayerNorm");
     // Cross-attention to the encoder states (the decoder's own weights).
     const std::string cross = "bert." + layer_key(i, "crossattention.");
@@ -136,11 +137,11 @@ at::Tensor BertDecoder::forward(TransformerEncoder& body, const at::Tensor& inpu
                                                split(linear(encoder_states, own, cross + "self.key"), sources),
                                                split(linear(encoder_states, own, cross + "self.value"), sources),
                                                cross_mask, attention_p);
-    x = norm(at::dropout(linear(merge(context), own, cross + "output.dense"), hidden_p, training) + x, own,
+    x = norm(parallel_dropout(linear(merge(context), own, cross + "output.dense"), hidden_p, training) + x, own,
              cross + "output.LayerNorm");
     // Feed-forward (shared weights).
     at::Tensor hidden = apply_activation(c.hidden_act, linear(x, body_param, layer_key(i, "intermediate.dense")));
-    x = norm(at::dropout(linear(hidden, body_param, layer_key(i, "output.dense")), hidden_p, training) + x, body_param,
+    x = norm(parallel_dropout(linear(hidden, body_param, layer_key(i, "output.dense")), hidden_p, training) + x, body_param,
              layer_key(i, "output.LayerNorm"));
   }
   // LM head: transform, then the tied output projection (word embeddings) plus the decoder's bias.

@@ -45,7 +45,7 @@ MPNetLayer::MPNetLayer(const TransformerConfig& c) {
   attn_ = attention->register_module("attn", std::make_shared<SelfAttention>(c, "q", "k", "v", "o"));
   attention_norm_ = attention->register_module("LayerNorm", make_norm(c));
   ffn_ = FeedForward(*this, c);
-  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout_ = register_module("dropout", Dropout(c.hidden_dropout_prob));
 }
 
 at::Tensor MPNetLayer::forward(const at::Tensor& x, const at::Tensor& scores_bias, const TokenPacking* packing) {
@@ -63,7 +63,7 @@ MPNetModel::MPNetModel(const TransformerConfig& c) : config_(c) {
   position_ = embeddings->register_module("position_embeddings",
                                           make_padded_embedding(c.max_position_embeddings, c.hidden_size));
   embedding_norm_ = embeddings->register_module("LayerNorm", make_norm(c));
-  dropout_ = register_module("dropout", torch::nn::Dropout(c.hidden_dropout_prob));
+  dropout_ = register_module("dropout", Dropout(c.hidden_dropout_prob));
   auto encoder = add_group(*this, "encoder");
   auto layer_list = add_group(*encoder, "layer");
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {

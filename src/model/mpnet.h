@@ -3,7 +3,6 @@
 // position ids counted from past the padding index; one relative-position attention bias, computed
 // from bucketed query-key distances and shared by every layer; post-LayerNorm layers with GELU.
 // Module and parameter names follow the HF state dict ("encoder.layer.0.attention.attn.q.weight").
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
@@ -37,7 +36,7 @@ class MPNetLayer : public torch::nn::Module {
   std::shared_ptr<SelfAttention> attn_;
   torch::nn::LayerNorm attention_norm_{nullptr};
   FeedForward ffn_;
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 
 class MPNetModel : public TransformerEncoder {
@@ -56,7 +55,7 @@ class MPNetModel : public TransformerEncoder {
   TransformerConfig config_;
   torch::nn::Embedding word_{nullptr}, position_{nullptr}, relative_bias_{nullptr};
   torch::nn::LayerNorm embedding_norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   std::vector<std::shared_ptr<MPNetLayer>> layers_;
   torch::nn::Linear pooler_{nullptr};
 };

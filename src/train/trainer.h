@@ -32,7 +32,7 @@ struct TrainerParts {
   std::shared_ptr<model::SentenceEncoder> model;
   std::vector<std::unique_ptr<losses::Loss>> losses;  // losses[i] trains on dataset i
   std::vector<std::string> dataset_names;
-  std::unique_ptr<data::Prefetcher> data;
+  std::unique_ptr<data::Prefetcher> data;  // after losses: its thread runs their label checks until it stops
   std::unique_ptr<AdamW> optimizer;
   std::vector<NamedParameter> parameters;  // what the optimizer updates (model + loss-owned)
   std::vector<std::unique_ptr<Evaluator>> evaluators;

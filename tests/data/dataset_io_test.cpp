@@ -143,6 +143,25 @@ TEST_F(PreparedSnli, PrefetcherReadsAheadByCountAndByBytes) {
   EXPECT_NE(by_bytes->next().rows, first);
 }
 
+TEST_F(PreparedSnli, PrefetcherRunsTheDatasetsCheckOnHostBatchesAndNextRethrows) {
+  auto reader = DatasetReader::open(dir_.string());
+  SamplerOptions options;
+  options.batch_size_global = 32;
+  PrefetchOptions prefetch;
+  prefetch.window = 2;
+  int64_t checked = 0;  // written by the prefetch thread, read after next() has waited for it
+  prefetch.checks = {[&checked](const CollatedBatch& batch) {
+    EXPECT_TRUE(batch.inputs.columns.front().input_ids.is_cpu());
+    NEG_CHECK(++checked < 3, "row ", batch.rows.front(), " is refused");
+  }};
+  Prefetcher prefetcher(MultiDatasetSampler({std::make_shared<BatchSampler>(sampler_source(reader), options)}), {reader},
+                        0, prefetch);
+  prefetcher.next();
+  prefetcher.next();
+  EXPECT_NE(error_of([&] { prefetcher.next(); }).find(" is refused"), std::string::npos);
+  EXPECT_EQ(checked, 3);
+}
+
 TEST_F(PreparedSnli, RequirementsFailBeforeTraining) {
   DatasetRequirements wrong_tokenizer;
   wrong_tokenizer.tokenizer_fingerprint = 0x1234;

@@ -9,6 +9,7 @@ overlapped with it. The second part checks nan_policy: the found-inf flag is dec
 so `skip` leaves the weights bit-identical and `abort` stops at the next logging step naming the step."""
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -33,9 +34,11 @@ def setup(tmp_path_factory, minilm):
              "huge.tsv": ["\t".join(r[:4] + ["3e38"] + r[5:]) + "\n" for r in sts_rows[:64]]}
     for name, lines in files.items():
         (root / name).write_text("".join(lines))
+    (root / "pairs.tsv").write_text("".join((DATA / "snli" / "pairs_dev.tsv").read_text().splitlines(True)[:65]))
     model = make_tiny_st_model(root, minilm, pooling_mode="mean", normalize=True)
     datasets = prepare_datasets(root, model, {
         "triplets": [root / "triplets.tsv", "--columns", "anchor,positive,negative"],
+        "nli_pairs": [root / "pairs.tsv", "--columns", "sentence1,sentence2", "--label", "label"],
         "sts": [root / "sts.tsv", *STS_FLOAT, "--label-scale", "0.2"],
         "nan_sts": [root / "huge.tsv", *STS_FLOAT]})
     return root, model, datasets
@@ -77,6 +80,31 @@ def test_steady_state_steps_read_nothing_at_two_ranks(setup, loss, overlap):
         assert r["host_reads_steady_steps"] == 0, r
         assert r["host_reads"] > 0, r  # the logging steps' reads are counted: the counter works here
         assert np.isfinite(r["loss"]) and r["time_compute_s"] > 0, r
+
+
+def test_softmax_labels_are_checked_on_the_host(setup):
+    """SoftmaxLoss's label range is checked by the prefetch thread on host batches: no read in the step,
+    and an out-of-range label fails the job naming the dataset and the row."""
+    root, model, datasets = setup
+    pairs = str(datasets["nli_pairs"])
+    sts = {"name": "sts", "path": str(datasets["sts"]), "loss": {"name": "CoSENTLoss"}}
+    _, records, _ = train(root, model, [{"name": "nli", "path": pairs, "loss": {"name": "SoftmaxLoss", "num_labels": 3}},
+                                        sts], "softmax_reads")
+    assert {r["dataset"] for r in records} == {"nli", "sts"}
+    for r in records:
+        assert r["host_reads_steady_steps"] == 0 and r["host_reads"] > 0, r
+
+    _, _, result = train(root, model, [{"name": "nli", "path": pairs, "loss": {"name": "SoftmaxLoss", "num_labels": 2}}],
+                         "softmax_bad_label", check=False)
+    assert result.returncode != 0
+    match = re.search(re.escape(pairs) + r": row (\d+): SoftmaxLoss: label (\d+) is outside \[0, num_labels = 2\)",
+                      result.stderr)
+    assert match, result.stderr[-3000:]
+    row, label = int(match.group(1)), int(match.group(2))
+    manifest = json.loads((datasets["nli_pairs"] / "manifest.json").read_text())
+    label_map = next(c["label_map"] for c in manifest["columns"] if "label_map" in c)
+    input_rows = (root / "pairs.tsv").read_text().splitlines()[1:]
+    assert label >= 2 and input_rows[row].split("\t")[2] == label_map[label]
 
 
 def test_nan_policy_skip_applies_no_non_finite_step(setup):
