@@ -32,19 +32,12 @@ namespace {
 
 // Rows per attention chunk on packed input. Attention needs the padded layout; padding a whole
 // batch to its longest row (a stacked batch: to the longest row of every column) makes attention's
-// elementwise work (mask, softmax, dropout over [B, H, T, T]) grow with the longest row. Chunks of
-// consecutive rows are each padded to their own longest row instead. Training only: in inference
+// elementwise work (mask, softmax, dropout over [B, H, T, T]) grow with the longest row. Rows sorted
+// by length go in chunks instead, each padded to its own longest row. Training only: in inference
 // a row's bits would then depend on its chunk-mates' lengths, and identical texts encoded in one
 // batch must embed identically (exact score ties in retrieval evaluation, as sentence-transformers
 // has them); encode() sorts by length, so an inference batch has little padding to save anyway.
 constexpr int64_t kAttentionChunkRows = 32;
-
-/// `mask` ([B or 1, H or 1, T or 1, T]) for rows [begin, end) and the first `width` positions.
-at::Tensor narrow_mask(const at::Tensor& mask, int64_t rows, int64_t begin, int64_t end, int64_t width) {
-  at::Tensor out = mask.size(0) == rows ? mask.narrow(0, begin, end - begin) : mask;
-  if (out.size(-2) > 1) out = out.narrow(-2, 0, width);
-  return out.narrow(-1, 0, width);
-}
 
 }  // namespace
 
@@ -64,35 +57,23 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mas
                                   const TokenPacking* packing) {
   const int64_t rows = packing ? packing->layout().rows() : 0;
   if (packing && is_training() && packing->has_padding() && rows > kAttentionChunkRows) {
-    // Chunks of rows, each padded to its own longest row; the tokens of rows [b, e) are the packed
-    // range [starts[b], starts[e]).
-    const TokenLayout& layout = packing->layout();
-    std::vector<at::Tensor> outputs;
-    int64_t token_begin = 0;
     const at::Tensor q = query_(x), k = key_(x), v = value_(x);
     at::Tensor mask = key_mask;
     if (bias.defined()) {
       const double lowest = -std::numeric_limits<float>::max();
       mask = bias.masked_fill(key_mask.logical_not(), lowest).to(x.dtype());
     }
-    for (int64_t begin = 0; begin < rows; begin += kAttentionChunkRows) {
-      const int64_t end = std::min(rows, begin + kAttentionChunkRows);
-      int64_t width = 1, tokens = 0;
-      for (int64_t r = begin; r < end; ++r) {
-        width = std::max(width, layout.lengths[r]);
-        tokens += layout.lengths[r];
-      }
-      const TokenPacking chunk(layout.slice_rows(begin, end, width));
+    const AttentionChunks& plan = packing->attention_chunks(kAttentionChunkRows, x.device());
+    std::vector<at::Tensor> outputs;
+    for (const AttentionChunk& chunk : plan.chunks) {
       auto split_heads = [&](const at::Tensor& t) {
-        const at::Tensor padded = chunk.unpack(t.narrow(0, token_begin, tokens));  // [b, w, D]
-        return padded.view({padded.size(0), padded.size(1), heads_, -1}).transpose(1, 2);
+        return chunk.unpack(t).view({chunk.row_count, chunk.width, heads_, -1}).transpose(1, 2);
       };
-      at::Tensor context = dot_product_attention(split_heads(q), split_heads(k), split_heads(v),
-                                     narrow_mask(mask, rows, begin, end, width), is_training() ? dropout_ : 0.0);
+      const at::Tensor context = dot_product_attention(split_heads(q), split_heads(k), split_heads(v),
+                                                       chunk.cut_mask(mask), is_training() ? dropout_ : 0.0);
       outputs.push_back(chunk.pack(context.transpose(1, 2).flatten(2)));
-      token_begin += tokens;
     }
-    const at::Tensor context = at::cat(outputs);
+    const at::Tensor context = plan.to_packed_order(at::cat(outputs));
     return out_ ? out_(context) : context;
   }
   auto split_heads = [&](const at::Tensor& t) {

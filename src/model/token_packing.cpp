@@ -109,4 +109,73 @@ at::Tensor TokenPacking::unpack(const at::Tensor& packed) const {
       .view({batch_, length_, dim});
 }
 
+at::Tensor AttentionChunk::unpack(const at::Tensor& packed) const {
+  const int64_t dim = packed.size(-1);
+  return at::zeros({row_count * width, dim}, packed.options())
+      .index_copy(0, positions, packed.index_select(0, tokens))
+      .view({row_count, width, dim});
+}
+
+at::Tensor AttentionChunk::pack(const at::Tensor& padded) const {
+  return padded.reshape({row_count * width, padded.size(-1)}).index_select(0, positions);
+}
+
+at::Tensor AttentionChunk::cut_mask(const at::Tensor& mask) const {
+  at::Tensor out = mask.size(0) == 1 ? mask : mask.index_select(0, rows);
+  if (out.size(-2) > 1) out = out.narrow(-2, 0, width);
+  return out.narrow(-1, 0, width);
+}
+
+AttentionChunks AttentionChunks::plan(const TokenLayout& layout, int64_t rows_per_chunk, const at::Device& device) {
+  NEG_CHECK(rows_per_chunk > 0, "attention chunks need at least one row each, got ", rows_per_chunk);
+  const int64_t rows = layout.rows();
+  std::vector<int64_t> sorted(rows), starts(rows + 1, 0);
+  std::iota(sorted.begin(), sorted.end(), int64_t{0});
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](int64_t a, int64_t b) { return layout.lengths[a] > layout.lengths[b]; });
+  for (int64_t r = 0; r < rows; ++r) starts[r + 1] = starts[r] + layout.lengths[r];
+  const auto options = at::TensorOptions(at::kLong).pinned_memory(device.is_cuda());
+  auto to_device = [&](const at::Tensor& t) { return t.to(device, /*non_blocking=*/true); };
+  AttentionChunks out;
+  std::vector<at::Tensor> orders;
+  for (int64_t begin = 0; begin < rows; begin += rows_per_chunk) {
+    const int64_t end = std::min(rows, begin + rows_per_chunk);
+    AttentionChunk chunk;
+    chunk.row_count = end - begin;
+    chunk.width = std::max<int64_t>(1, layout.lengths[sorted[begin]]);
+    int64_t count = 0;
+    for (int64_t i = begin; i < end; ++i) count += layout.lengths[sorted[i]];
+    at::Tensor chunk_rows = at::empty({chunk.row_count}, options), tokens = at::empty({count}, options),
+               positions = at::empty({count}, options);
+    int64_t* row_data = chunk_rows.data_ptr<int64_t>();
+    int64_t* token_data = tokens.data_ptr<int64_t>();
+    int64_t* position_data = positions.data_ptr<int64_t>();
+    int64_t n = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t row = sorted[i];
+      row_data[i - begin] = row;
+      for (int64_t t = 0; t < layout.lengths[row]; ++t, ++n) {
+        token_data[n] = starts[row] + t;
+        position_data[n] = (i - begin) * chunk.width + t;
+      }
+    }
+    chunk.rows = to_device(chunk_rows);
+    chunk.tokens = to_device(tokens);
+    chunk.positions = to_device(positions);
+    orders.push_back(chunk.tokens);
+    out.chunks.push_back(std::move(chunk));
+  }
+  out.order = at::cat(orders);
+  return out;
+}
+
+at::Tensor AttentionChunks::to_packed_order(const at::Tensor& chunk_ordered) const {
+  return at::zeros_like(chunk_ordered).index_copy(0, order, chunk_ordered);
+}
+
+const AttentionChunks& TokenPacking::attention_chunks(int64_t rows_per_chunk, const at::Device& device) const {
+  if (!chunks_) chunks_ = AttentionChunks::plan(layout_, rows_per_chunk, device);
+  return *chunks_;
+}
+
 }  // namespace negatron::model

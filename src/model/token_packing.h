@@ -11,6 +11,7 @@
 // new layout from the old one by device arithmetic, again without a read.
 #include <ATen/ATen.h>
 
+#include <optional>
 #include <vector>
 
 namespace negatron::model {
@@ -41,6 +42,34 @@ struct TokenLayout {
   static TokenLayout stack(const std::vector<TokenLayout>& parts, int64_t new_width);
 };
 
+/// Rows of a packed batch that attend together in training, padded to their own longest row.
+struct AttentionChunk {
+  at::Tensor rows;       // int64 [b]: the batch rows
+  at::Tensor tokens;     // int64 [n]: their real tokens' places in the packed order, row by row
+  at::Tensor positions;  // int64 [n]: where those tokens sit in the padded [b * width]
+  int64_t row_count = 0, width = 0;
+
+  /// [N, D] (the whole packed batch) -> [b, width, D], zeros at padding.
+  at::Tensor unpack(const at::Tensor& packed) const;
+  /// [b, width, D] -> [n, D]: the chunk's real tokens, in `tokens` order.
+  at::Tensor pack(const at::Tensor& padded) const;
+  /// An attention mask [B or 1, H or 1, T or 1, T] cut to the chunk's rows and width.
+  at::Tensor cut_mask(const at::Tensor& mask) const;
+};
+
+/// The rows of a batch sorted by length, longest first, in chunks of `rows_per_chunk`: rows of similar
+/// length share a chunk, so the padding attention computes over is small. `order` is every chunk's
+/// `tokens`, concatenated (a permutation of the packed order). Built on the host from the lengths;
+/// the tensors are on `device` (copied from pinned memory without blocking when it is a GPU).
+struct AttentionChunks {
+  std::vector<AttentionChunk> chunks;
+  at::Tensor order;
+
+  static AttentionChunks plan(const TokenLayout& layout, int64_t rows_per_chunk, const at::Device& device);
+  /// The chunks' outputs, concatenated in chunk order ([N, D]), back in the packed order.
+  at::Tensor to_packed_order(const at::Tensor& chunk_ordered) const;
+};
+
 class TokenPacking {
  public:
   explicit TokenPacking(const TokenLayout& layout);
@@ -53,10 +82,13 @@ class TokenPacking {
   int64_t real_tokens() const { return tokens_; }
   bool has_padding() const { return tokens_ != batch_ * length_; }
   const TokenLayout& layout() const { return layout_; }
+  /// AttentionChunks::plan of this layout, planned once and reused by every layer of a forward.
+  const AttentionChunks& attention_chunks(int64_t rows_per_chunk, const at::Device& device) const;
 
  private:
   TokenLayout layout_;
   int64_t batch_, length_, tokens_;
+  mutable std::optional<AttentionChunks> chunks_;  // a cache: the packing itself does not change
 };
 
 }  // namespace negatron::model
