@@ -230,6 +230,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=12, help="timed steps after the warm-up")
     parser.add_argument("--repeats", type=int, default=1, help="alternating negatron/ST pairs per task")
+    parser.add_argument("--skip-st", action="store_true",
+                        help="race only negatron against --baseline (medians of step times, no SentenceTransformerTrainer)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast on both sides (GPU)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="override the peak used for MFU")
@@ -253,11 +255,20 @@ def main():
             if args.baseline:
                 before.append(negatron_train(args, root, dataset, task, f"{task}_baseline_{r}", binary=args.baseline))
             ours.append(negatron_train(args, root, dataset, task, f"{task}_negatron_{r}"))
-            theirs.append(st_train(args, task, root, f"{task}_st_{r}"))
+            if not args.skip_st:
+                theirs.append(st_train(args, task, root, f"{task}_st_{r}"))
             print(f"  {task} round {r}: " + (f"baseline {before[-1]:.3f} s/step, " if before else "") +
-                  f"negatron {ours[-1]:.3f} s/step, ST {theirs[-1]:.3f} s/step", flush=True)
-        n, s = statistics.median(ours), statistics.median(theirs)
-        rows.append((task, n, s, statistics.median(before) if before else None))
+                  f"negatron {ours[-1]:.3f} s/step" + ("" if args.skip_st else f", ST {theirs[-1]:.3f} s/step"),
+                  flush=True)
+        n = statistics.median(ours)
+        rows.append((task, n, None if args.skip_st else statistics.median(theirs),
+                     statistics.median(before) if before else None))
+    if args.skip_st:
+        print("\n| task | negatron s/step | baseline s/step | baseline / negatron |\n|---|---|---|---|")
+        for task, n, _, b in rows:
+            print(f"| {task} | {n:.3f} | " + (f"{b:.3f} | **{b / n:.2f}** |" if b is not None else "- | - |"))
+        print(f"\nrun folders: {root}")
+        return
     peak = peak_flops(args)
     print(f"\npeak {peak / 1e12:.3f} TFLOP/s ({'bf16' if args.bf16 else 'fp32'}, {args.device})")
     print(f"\n| task | loss | negatron samples/s | ST trainer samples/s | ratio | MFU negatron | MFU ST |"

@@ -55,22 +55,24 @@ at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const
 
 at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mask, const at::Tensor& bias,
                                   const TokenPacking* packing) {
+  at::Tensor mask = key_mask;
+  if (bias.defined()) {
+    // Fold the boolean key mask into the additive bias; -inf rows cannot occur (CLS is never masked).
+    const double lowest = -std::numeric_limits<float>::max();
+    mask = bias.masked_fill(key_mask.logical_not(), lowest).to(x.dtype());
+  }
+  const double p = is_training() ? dropout_ : 0.0;
+  const at::Tensor q = query_(x), k = key_(x), v = value_(x);
   const int64_t rows = packing ? packing->layout().rows() : 0;
   if (packing && is_training() && packing->has_padding() && rows > kAttentionChunkRows) {
-    const at::Tensor q = query_(x), k = key_(x), v = value_(x);
-    at::Tensor mask = key_mask;
-    if (bias.defined()) {
-      const double lowest = -std::numeric_limits<float>::max();
-      mask = bias.masked_fill(key_mask.logical_not(), lowest).to(x.dtype());
-    }
     const AttentionChunks& plan = packing->attention_chunks(kAttentionChunkRows, x.device());
     std::vector<at::Tensor> outputs;
     for (const AttentionChunk& chunk : plan.chunks) {
       auto split_heads = [&](const at::Tensor& t) {
         return chunk.unpack(t).view({chunk.row_count, chunk.width, heads_, -1}).transpose(1, 2);
       };
-      const at::Tensor context = dot_product_attention(split_heads(q), split_heads(k), split_heads(v),
-                                                       chunk.cut_mask(mask), is_training() ? dropout_ : 0.0);
+      const at::Tensor context =
+          dot_product_attention(split_heads(q), split_heads(k), split_heads(v), chunk.cut_mask(mask), p);
       outputs.push_back(chunk.pack(context.transpose(1, 2).flatten(2)));
     }
     const at::Tensor context = plan.to_packed_order(at::cat(outputs));
@@ -80,14 +82,7 @@ at::Tensor SelfAttention::forward(const at::Tensor& x, const at::Tensor& key_mas
     const at::Tensor padded = packing ? packing->unpack(t) : t;  // [B, T, D]
     return padded.view({padded.size(0), padded.size(1), heads_, -1}).transpose(1, 2);
   };
-  at::Tensor mask = key_mask;
-  if (bias.defined()) {
-    // Fold the boolean key mask into the additive bias; -inf rows cannot occur (CLS is never masked).
-    const double lowest = -std::numeric_limits<float>::max();
-    mask = bias.masked_fill(key_mask.logical_not(), lowest).to(x.dtype());
-  }
-  at::Tensor context = dot_product_attention(split_heads(query_(x)), split_heads(key_(x)), split_heads(value_(x)), mask,
-                                 is_training() ? dropout_ : 0.0);
+  at::Tensor context = dot_product_attention(split_heads(q), split_heads(k), split_heads(v), mask, p);
   context = context.transpose(1, 2).flatten(2);  // [B, T, D]
   if (packing) context = packing->pack(context);
   return out_ ? out_(context) : context;

@@ -25,17 +25,16 @@ inline uint64_t mix(uint64_t z) {
 }
 
 uint64_t draw_seed() {
-  auto* generator = at::get_generator_or_default<at::CPUGeneratorImpl>(std::nullopt, at::detail::getDefaultCPUGenerator());
+  auto* generator = at::check_generator<at::CPUGeneratorImpl>(at::detail::getDefaultCPUGenerator());
   std::lock_guard<std::mutex> lock(generator->mutex_);
   return generator->random64();
 }
 
 /// out[i] = keep[i] ? x[i] * scale : 0, keep[i] = draw i of `seed` < threshold (out of 2^32).
-/// With `keep` undefined only out is written.
-void masked_scale(const at::Tensor& x, at::Tensor& out, at::Tensor* keep, uint64_t seed, uint64_t threshold,
+void masked_scale(const at::Tensor& x, at::Tensor& out, at::Tensor& keep, uint64_t seed, uint64_t threshold,
                   double scale) {
   const int64_t n = x.numel();
-  bool* keep_data = keep ? keep->data_ptr<bool>() : nullptr;
+  bool* keep_data = keep.data_ptr<bool>();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "negatron_dropout", [&] {
     const scalar_t* in = x.const_data_ptr<scalar_t>();
     scalar_t* result = out.data_ptr<scalar_t>();
@@ -47,17 +46,12 @@ void masked_scale(const at::Tensor& x, at::Tensor& out, at::Tensor* keep, uint64
           const int64_t i = 2 * pair + half;
           if (i >= n) break;
           const bool kept = ((half ? bits >> 32 : bits) & 0xFFFFFFFFULL) < threshold;
-          if (keep_data) keep_data[i] = kept;
+          keep_data[i] = kept;
           result[i] = kept ? static_cast<scalar_t>(static_cast<at::opmath_type<scalar_t>>(in[i]) * factor) : scalar_t(0);
         }
       }
     });
   });
-}
-
-/// grad * keep * scale.
-at::Tensor masked_grad(const at::Tensor& grad, const at::Tensor& keep, double scale) {
-  return grad.mul(keep).mul_(scale);
 }
 
 struct CounterDropout : public torch::autograd::Function<CounterDropout> {
@@ -67,7 +61,7 @@ struct CounterDropout : public torch::autograd::Function<CounterDropout> {
     at::Tensor keep = at::empty(x.sizes(), x.options().dtype(at::kBool));
     const double scale = 1.0 / (1.0 - p);
     const auto threshold = static_cast<uint64_t>(std::ldexp(1.0 - p, 32));
-    masked_scale(x, out, &keep, draw_seed(), threshold, scale);
+    masked_scale(x, out, keep, draw_seed(), threshold, scale);
     ctx->save_for_backward({keep});
     ctx->saved_data["scale"] = scale;
     return out;
@@ -76,7 +70,9 @@ struct CounterDropout : public torch::autograd::Function<CounterDropout> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const at::Tensor keep = ctx->get_saved_variables().at(0);
-    return {masked_grad(grads.at(0), keep, ctx->saved_data["scale"].toDouble()), at::Tensor()};
+    const at::Tensor grad_input = grads.at(0).mul(keep).mul_(ctx->saved_data["scale"].toDouble());
+    const at::Tensor grad_p;  // the probability is a constant, not differentiated
+    return {grad_input, grad_p};
   }
 };
 
